@@ -1,0 +1,132 @@
+"""What the trainer measures from a layer's Capture: gradient norms over time, the
+per-step Jacobian norm, W_hh's singular values, and where a NaN/Inf first appeared.
+
+All functions take time-major captures (T, B, ...) from ``engine.cells`` and return
+torch tensors on the capture's device; the trainer converts them to numpy once.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from engine.cells import Capture
+from engine.record import NonFinite
+
+JACOBIAN_ITERS = 24  # power iterations for ||dh_t/dh_{t-1}||_2 (fixed: deterministic)
+
+
+def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
+    """(T, B, H) gradients -> (T,) mean over the batch of ||g_{t,b}||, over samples with
+    t < their length (``valid`` (T, B) bool); NaN where no sample is valid."""
+    norms = torch.linalg.vector_norm(grad, dim=2)  # (T, B)
+    if valid is None:
+        return norms.mean(dim=1)
+    w = valid.to(norms.dtype)
+    count = w.sum(dim=1)
+    return (norms * w).sum(dim=1) / count  # 0/0 -> NaN where nothing is valid
+
+
+def _jacobian_factors(cell: str, cap: Capture, b: int, w_hh: Tensor) -> tuple[Tensor, Tensor | None]:
+    """For sample b: E (T, G*H) and a (T, H) such that the step Jacobian acts as
+    J_t v = a_t * v + sum over gate blocks of E_t * (W_hh v)   (c_{t-1} held fixed for LSTM)."""
+    assert cap.h is not None and cap.h0 is not None
+    h = cap.h[:, b]  # (T, H)
+    H = h.shape[1]
+    if cell == "rnn":
+        return 1.0 - h * h, None
+    assert cap.act is not None
+    act = cap.act[:, b]
+    if cell == "lstm":
+        assert cap.c is not None and cap.c0 is not None and cap.tanh_c is not None
+        i, f, g, o = act.split(H, dim=1)
+        tc = cap.tanh_c[:, b]
+        c_prev = torch.cat([cap.c0[b : b + 1], cap.c[:-1, b]], dim=0)
+        k = o * (1.0 - tc * tc)
+        e = torch.cat([k * g * i * (1 - i), k * c_prev * f * (1 - f), k * i * (1 - g * g), tc * o * (1 - o)], 1)
+        return e, None
+    assert cap.hp is not None
+    r, z, n = act.split(H, dim=1)
+    h_prev = torch.cat([cap.h0[b : b + 1], h[:-1]], dim=0)
+    d_n = (1 - z) * (1 - n * n)
+    e = torch.cat([d_n * cap.hp[:, b, 2 * H :] * r * (1 - r), (h_prev - n) * z * (1 - z), d_n * r], 1)
+    return e, z
+
+
+def jacobian_norms(cell: str, cap: Capture, b: int, w_hh: Tensor, iters: int = JACOBIAN_ITERS) -> Tensor:
+    """(T,) spectral norm of dh_t/dh_{t-1} for probe sample b, all t at once, by power
+    iteration on J^T J from a fixed start (so repeated runs agree bit for bit)."""
+    e, a = _jacobian_factors(cell, cap, b, w_hh)
+    T, GH = e.shape
+    H = w_hh.shape[1]
+    G = GH // H
+    w_t = w_hh.t()
+
+    def jv(v: Tensor) -> Tensor:
+        out = (e * v.mm(w_t)).view(T, G, H).sum(dim=1)
+        return out if a is None else out + a * v
+
+    def jtu(u: Tensor) -> Tensor:
+        out = (e * u.repeat(1, G)).mm(w_hh)
+        return out if a is None else out + a * u
+
+    v = torch.full((T, H), H**-0.5, dtype=e.dtype, device=e.device)
+    for _ in range(iters):
+        v = jtu(jv(v))
+        v = v / torch.linalg.vector_norm(v, dim=1, keepdim=True).clamp_min(1e-30)
+    return torch.linalg.vector_norm(jv(v), dim=1)
+
+
+def singular_values(w_hh: Tensor) -> Tensor:
+    """(H,) singular values of the stacked recurrent matrix (G*H, H), descending."""
+    return torch.linalg.svdvals(w_hh.detach())
+
+
+def first_nonfinite_time(x: Tensor) -> int | None:
+    """First timestep (dim 0) holding a NaN/Inf, or None."""
+    bad = ~torch.isfinite(x).flatten(1).all(dim=1)
+    idx = torch.nonzero(bad)
+    return int(idx[0, 0]) if idx.numel() else None
+
+
+def last_nonfinite_time(x: Tensor) -> int | None:
+    """Last timestep holding a NaN/Inf: where a backward pass over time meets it first."""
+    bad = ~torch.isfinite(x).flatten(1).all(dim=1)
+    idx = torch.nonzero(bad)
+    return int(idx[-1, 0]) if idx.numel() else None
+
+
+def locate_nonfinite(
+    captures: dict[str, list[Capture]],
+    loss: Tensor,
+    named_grads: list[tuple[str, Tensor | None]],
+    named_params: list[tuple[str, Tensor]],
+) -> NonFinite | None:
+    """Where the first NaN/Inf of a step appeared, in the order the step computed things:
+    parameters, forward states (parts in order, layers bottom-up, earliest t), the loss,
+    then the backward pass (parts in reverse, layers top-down, latest t), then the
+    parameter gradients."""
+    for name, p in named_params:
+        if not bool(torch.isfinite(p).all()):
+            return NonFinite("parameter", detail=name)
+    for part, caps in captures.items():
+        for layer, cap in enumerate(caps):
+            for what, x in (("h", cap.h), ("c", cap.c)):
+                if x is not None:
+                    t = first_nonfinite_time(x)
+                    if t is not None:
+                        return NonFinite("forward", part, layer, t, f"{what}_t")
+    if not bool(torch.isfinite(loss)):
+        return NonFinite("loss")
+    for part, caps in reversed(list(captures.items())):
+        for layer in range(len(caps) - 1, -1, -1):
+            cap = caps[layer]
+            for what, x in (("dL/dh_t", cap.dh), ("dL/dc_t", cap.dc)):
+                if x is not None:
+                    t = last_nonfinite_time(x)
+                    if t is not None:
+                        return NonFinite("gradient", part, layer, t, what)
+    for name, g in named_grads:
+        if g is not None and not bool(torch.isfinite(g).all()):
+            return NonFinite("gradient", detail=name)
+    return None

@@ -1,0 +1,67 @@
+"""Turn one step's captures into the numpy parts of a StepRecord.
+
+The summary (every step) costs a few vectorised reductions per layer; the frame (probe
+steps) slices one sample out of tensors the forward and backward already hold. Arrays
+leave the device once, at the end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from engine.cells import Capture
+from engine.diagnostics import jacobian_norms, masked_batch_mean_norm, singular_values
+from engine.layers import RecurrentStack
+from engine.record import GATE_NAMES, PartRecord
+
+
+def _np(x: Tensor) -> np.ndarray:
+    return x.detach().to("cpu", torch.float32).numpy()
+
+
+def part_record(
+    stack: RecurrentStack,
+    caps: list[Capture],
+    valid: Tensor | None,  # (T, B) bool, None = every position valid
+    probe: int | None,  # sample index to take a frame of, or None
+    probe_length: int | None = None,
+) -> PartRecord:
+    cell = stack.cell
+    H = stack.hidden_size
+    assert caps[0].h is not None
+    T = caps[0].h.shape[0]
+    with torch.no_grad():
+        h_norm = torch.stack([masked_batch_mean_norm(c.dh, valid) for c in caps if c.dh is not None])
+        c_norm = None
+        if cell == "lstm":
+            c_norm = torch.stack([masked_batch_mean_norm(c.dc, valid) for c in caps if c.dc is not None])
+        svals = torch.stack([singular_values(stack.params(layer)[1]) for layer in range(stack.layers)])
+        rec = PartRecord(
+            cell_type=cell,
+            length=T,
+            h_grad_norm=_np(h_norm),
+            c_grad_norm=None if c_norm is None else _np(c_norm),
+            whh_singular_values=_np(svals),
+        )
+        if probe is None:
+            return rec
+        b = probe
+        gates: dict[str, np.ndarray] = {}
+        names = GATE_NAMES[cell]
+        if names:
+            per_layer = [c.act[:, b].reshape(T, len(names), H) for c in caps if c.act is not None]
+            stacked = _np(torch.stack(per_layer))  # (L, T, G, H)
+            gates = {n: np.ascontiguousarray(stacked[:, :, k]) for k, n in enumerate(names)}
+        rec.gates = gates
+        rec.hidden = _np(torch.stack([c.h[:, b] for c in caps if c.h is not None]))
+        rec.h_grad = _np(torch.stack([c.dh[:, b] for c in caps if c.dh is not None]))
+        if cell == "lstm":
+            rec.cell = _np(torch.stack([c.c[:, b] for c in caps if c.c is not None]))
+            rec.c_grad = _np(torch.stack([c.dc[:, b] for c in caps if c.dc is not None]))
+        rec.jacobian_norm = _np(
+            torch.stack([jacobian_norms(cell, c, b, stack.params(layer)[1]) for layer, c in enumerate(caps)])
+        )
+        rec.probe_length = T if probe_length is None else probe_length
+    return rec

@@ -1,0 +1,158 @@
+"""Typed array blobs: how every numpy array is stored in a session file (never pickle).
+
+One array becomes one self-describing byte string::
+
+    magic   b"RSB\\x01"                      4 bytes
+    codec   u8   0 raw | 1 zlib | 2 byte-shuffle + zlib
+    dtype   u8 length + ASCII dtype string from ``DTYPES`` (little-endian, e.g. "<f4")
+    ndim    u8   then ndim x u64 dimensions
+    payload raw C-order little-endian bytes, or their zlib stream
+
+Byte-shuffle (codec 2) stores byte 0 of every element, then byte 1 ... before zlib, as
+HDF5's shuffle filter does: the sign/exponent bytes of float arrays compress well, so
+checkpoints shrink without losing a bit. Decoding checks the dtype against the
+whitelist (object dtypes are refused: nothing in a file can become a Python object),
+the payload length against the shape, and bounds the decompressed size.
+
+A *pack* is a list of named blobs in one byte string (``pack`` / ``unpack``)::
+
+    magic b"RSP\\x01", u32 count, then per array: u16 name length, UTF-8 name,
+    u64 blob length, blob
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Mapping
+
+import numpy as np
+
+from sessions.errors import BlobError
+
+BLOB_MAGIC = b"RSB\x01"
+PACK_MAGIC = b"RSP\x01"
+RAW, ZLIB, SHUFFLE_ZLIB = 0, 1, 2
+CODECS = (RAW, ZLIB, SHUFFLE_ZLIB)
+# Every dtype a session may hold (numpy ``dtype.str``, little-endian). No object, void or str.
+DTYPES = frozenset(
+    {"<f2", "<f4", "<f8", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "|b1", "<c8", "<c16"}
+)
+MAX_BYTES = 1 << 32  # one array may not claim more than 4 GiB (a crafted shape cannot exhaust memory)
+MAX_NDIM = 32
+MIN_COMPRESS = 256  # arrays smaller than this are stored raw even when compression is asked
+_LEVEL = 1  # zlib level: 1 is ~4x faster than 6 and within a few % in size on float data
+
+
+def _canonical(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous little-endian view or copy of ``arr``; refuses dtypes outside DTYPES."""
+    dt = arr.dtype
+    if dt.byteorder == ">":
+        dt = dt.newbyteorder("<")
+        arr = arr.astype(dt)
+    if dt.str not in DTYPES:
+        raise BlobError(f"cannot store arrays of dtype {arr.dtype} (allowed: {', '.join(sorted(DTYPES))})")
+    return np.ascontiguousarray(arr)
+
+
+def encode(arr: np.ndarray, *, compress: bool = False) -> bytes:
+    """One array as a blob. ``compress``: zlib (byte-shuffled for multi-byte dtypes) when it helps."""
+    arr = _canonical(np.asarray(arr))
+    dtype = arr.dtype.str.encode("ascii")
+    raw = arr.tobytes()
+    codec, payload = RAW, raw
+    if compress and len(raw) >= MIN_COMPRESS:
+        if arr.dtype.itemsize > 1:
+            shuffled = np.frombuffer(raw, np.uint8).reshape(-1, arr.dtype.itemsize).T.tobytes()
+            packed, cand = zlib.compress(shuffled, _LEVEL), SHUFFLE_ZLIB
+        else:
+            packed, cand = zlib.compress(raw, _LEVEL), ZLIB
+        if len(packed) < len(raw):
+            codec, payload = cand, packed
+    header = BLOB_MAGIC + struct.pack("<BB", codec, len(dtype)) + dtype
+    header += struct.pack(f"<B{arr.ndim}Q", arr.ndim, *arr.shape)
+    return header + payload
+
+
+def decode(blob: bytes | memoryview) -> np.ndarray:
+    """The array of a blob (a fresh, writable array). Raises BlobError on anything malformed."""
+    view = memoryview(blob)
+    if len(view) < 7 or bytes(view[:4]) != BLOB_MAGIC:
+        raise BlobError("not an array blob (bad magic)")
+    codec, dlen = view[4], view[5]
+    if codec not in CODECS:
+        raise BlobError(f"unknown array compression code {codec}")
+    pos = 6 + dlen
+    if len(view) < pos + 1:
+        raise BlobError("array blob truncated in its header")
+    dtype = bytes(view[6:pos]).decode("ascii", errors="replace")
+    if dtype not in DTYPES:
+        raise BlobError(f"refusing array dtype {dtype!r} (allowed: {', '.join(sorted(DTYPES))})")
+    ndim = view[pos]
+    pos += 1
+    if ndim > MAX_NDIM or len(view) < pos + 8 * ndim:
+        raise BlobError("array blob truncated in its shape")
+    shape = struct.unpack_from(f"<{ndim}Q", view, pos)
+    pos += 8 * ndim
+    dt = np.dtype(dtype)
+    count = 1
+    for d in shape:
+        count *= d
+    nbytes = count * dt.itemsize
+    if nbytes > MAX_BYTES:
+        raise BlobError(f"array of shape {shape} is larger than {MAX_BYTES} bytes")
+    payload = view[pos:]
+    if codec == RAW:
+        raw: bytes | memoryview = payload
+    else:
+        inflater = zlib.decompressobj()
+        try:
+            raw = inflater.decompress(payload, nbytes + 1)
+        except zlib.error as exc:
+            raise BlobError(f"corrupt compressed array: {exc}") from None
+        if not inflater.eof and len(raw) == nbytes:
+            raise BlobError("compressed array is longer than its shape says")
+    if len(raw) != nbytes:
+        raise BlobError(f"array payload has {len(raw)} bytes; shape {shape} of {dtype} needs {nbytes}")
+    if codec == SHUFFLE_ZLIB and dt.itemsize > 1:
+        planes = np.frombuffer(raw, np.uint8).reshape(dt.itemsize, count)
+        return np.ascontiguousarray(planes.T).view(dt).reshape(shape)
+    return np.frombuffer(raw, dt).reshape(shape).copy()
+
+
+def pack(arrays: Mapping[str, np.ndarray], *, compress: bool = False) -> bytes:
+    """Named arrays in one byte string (order kept)."""
+    out = [PACK_MAGIC, struct.pack("<I", len(arrays))]
+    for name, arr in arrays.items():
+        key = name.encode("utf-8")
+        blob = encode(arr, compress=compress)
+        out += [struct.pack("<H", len(key)), key, struct.pack("<Q", len(blob)), blob]
+    return b"".join(out)
+
+
+def unpack(data: bytes | memoryview) -> dict[str, np.ndarray]:
+    """The named arrays of a pack. Raises BlobError on anything malformed."""
+    view = memoryview(data)
+    if len(view) < 8 or bytes(view[:4]) != PACK_MAGIC:
+        raise BlobError("not an array pack (bad magic)")
+    (count,) = struct.unpack_from("<I", view, 4)
+    pos = 8
+    out: dict[str, np.ndarray] = {}
+    for _ in range(count):
+        if len(view) < pos + 2:
+            raise BlobError("array pack truncated")
+        (klen,) = struct.unpack_from("<H", view, pos)
+        pos += 2
+        name = bytes(view[pos : pos + klen]).decode("utf-8", errors="replace")
+        pos += klen
+        if len(view) < pos + 8:
+            raise BlobError("array pack truncated")
+        (blen,) = struct.unpack_from("<Q", view, pos)
+        pos += 8
+        if len(view) < pos + blen:
+            raise BlobError(f"array pack truncated in {name!r}")
+        out[name] = decode(view[pos : pos + blen])
+        pos += blen
+    if pos != len(view):
+        raise BlobError("array pack has trailing bytes")
+    return out

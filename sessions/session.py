@@ -1,0 +1,308 @@
+"""Session: read-only replay of a session file, concurrent with a live writer.
+
+    s = Session.open("run.rnnscope")   # validates; never writes the file
+    len(s)                             # steps on the current branch (re-queried: grows while recording)
+    s.record(k)                        # StepRecord with its full frame (stored, or regenerated)
+    s.summary(k)                       # the stored summary only (no frame), cheap
+    s.summaries()                      # every step's scalars and norms as arrays (plots)
+    s.branches(); s.checkout("main"); s.timeline()
+    s.trainer_at(k)                    # a Trainer at the start of step k (to continue from there)
+
+Steps are addressed on the *current branch's* timeline (see ``sessions.timeline``).
+Regenerated records are cached (bounded LRU), and so are the trainers that produced them,
+so scrubbing forward through unstored steps costs one optimizer step per step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from engine.record import StepRecord
+from sessions import record_codec, schema, summaries
+from sessions.errors import BlobError, SessionError
+from sessions.record_codec import SUMMARY_COLUMNS
+from sessions.replay import Replayer, TrainerFactory, decode_value, default_factory
+from sessions.summaries import Summaries
+from sessions.timeline import Branch, TimelineEvent, owner, segments
+
+_SUMMARY_SQL = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM steps WHERE branch=? AND step=?"
+_SCAN_COLUMNS = (
+    "step, loss, metric, grad_norm, grad_norm_clipped, lr, clip_threshold, step_time, probe_index, "
+    "metric_name, nonfinite, parts, arrays"
+)
+
+
+class Session:
+    """A session file opened for reading. Use ``Session.open``."""
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        fmt: int,
+        *,
+        branch: int | str | None = None,
+        trainer_factory: TrainerFactory = default_factory,
+        cache_size: int = 3,
+        record_cache: int = 16,
+    ) -> None:
+        self.path = path
+        self.format = fmt
+        self._conn = conn
+        self._lock = threading.RLock()
+        self._replayer = Replayer(conn, path, self._lock, trainer_factory, cache_size)
+        self._records: OrderedDict[tuple[int, int], StepRecord] = OrderedDict()
+        self._record_cache = record_cache
+        self._branch_id = 0
+        with self._reading():
+            meta = schema.read_meta(conn)
+            self.meta = meta
+            head = int(json.loads(meta.get("head", "0")))
+            if not self._branches():
+                raise SessionError(path, "damaged rnnscope session: it has no branches")
+        self.checkout(head if branch is None else branch)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        branch: int | str | None = None,
+        trainer_factory: TrainerFactory = default_factory,
+        cache_size: int = 3,
+    ) -> Session:
+        """Open ``path`` read-only. SessionError (naming the file and the problem) if it is not a
+        readable rnnscope session; the file is not modified either way."""
+        conn, fmt = schema.open_readonly(path)
+        try:
+            return cls(Path(path), conn, fmt, branch=branch, trainer_factory=trainer_factory, cache_size=cache_size)
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._replayer.clear()
+            self._records.clear()
+            self._conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Serialise access and turn low-level failures into SessionErrors naming the file."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise SessionError(self.path, f"cannot read (corrupt file?): {exc}") from None
+            except BlobError as exc:
+                raise SessionError(self.path, f"damaged data: {exc}") from None
+
+    # ---------------------------------------------------------------- branches
+    def _branches(self) -> dict[int, Branch]:
+        rows = self._conn.execute("SELECT id, name, parent, fork_step, created, config FROM branches ORDER BY id")
+        return {r[0]: Branch(r[0], r[1], r[2], int(r[3]), float(r[4]), json.loads(r[5])) for r in rows}
+
+    def branches(self) -> list[Branch]:
+        """All branches, oldest first."""
+        with self._reading():
+            return list(self._branches().values())
+
+    def _resolve(self, branch: int | str | None) -> int:
+        if branch is None:
+            return self._branch_id
+        found = self._branches()
+        for b in found.values():
+            if b.id == branch or b.name == branch:
+                return b.id
+        names = ", ".join(f"{b.id}:{b.name}" for b in found.values())
+        raise KeyError(f"{self.path}: no branch {branch!r} (branches: {names})")
+
+    @property
+    def branch(self) -> Branch:
+        """The current branch (what ``len``, ``record`` and ``summaries`` address)."""
+        with self._reading():
+            return self._branches()[self._branch_id]
+
+    def checkout(self, branch: int | str) -> Branch:
+        """Make ``branch`` (id or name) current."""
+        with self._reading():
+            self._branch_id = self._resolve(branch)
+            return self._branches()[self._branch_id]
+
+    # ------------------------------------------------------------------- steps
+    def length(self, branch: int | str | None = None) -> int:
+        """Number of steps (0..n-1) on a branch's timeline (the current one by default)."""
+        with self._reading():
+            bid = self._resolve(branch)
+            b = self._branches()[bid]
+            row = self._conn.execute("SELECT max(step) FROM steps WHERE branch=?", (bid,)).fetchone()
+            return b.fork_step if row[0] is None else int(row[0]) + 1
+
+    def __len__(self) -> int:
+        return self.length()
+
+    def _owner(self, k: int, bid: int) -> int:
+        n = self.length(bid)
+        if not 0 <= k < n:
+            raise IndexError(f"step {k} is not recorded on branch {self._branches()[bid].name!r} (0..{n - 1})")
+        ob = owner(self._branches(), bid, k)
+        if ob is None:
+            raise IndexError(f"step {k} comes before branch {bid}'s first recorded step")
+        return ob
+
+    def summary(self, k: int, *, branch: int | str | None = None) -> StepRecord:
+        """The stored summary of step k (no frame fields)."""
+        with self._reading():
+            bid = self._resolve(branch)
+            ob = self._owner(k, bid)
+            row = self._conn.execute(_SUMMARY_SQL, (ob, k)).fetchone()
+            if row is None:
+                raise IndexError(f"step {k} is missing from the file")
+            return record_codec.decode_summary(row)
+
+    def has_stored_frame(self, k: int, *, branch: int | str | None = None) -> bool:
+        with self._reading():
+            ob = self._owner(k, self._resolve(branch))
+            return self._conn.execute("SELECT 1 FROM frames WHERE branch=? AND step=?", (ob, k)).fetchone() is not None
+
+    def record(self, k: int, *, branch: int | str | None = None) -> StepRecord:
+        """Step k with its full frame: the stored frame, or regenerated by replay (cached).
+
+        The returned record is shared with the cache: treat it as read-only."""
+        with self._reading():
+            bid = self._resolve(branch)
+            ob = self._owner(k, bid)
+            key = (ob, k)
+            cached = self._records.get(key)
+            if cached is not None:
+                self._records.move_to_end(key)
+                return cached
+            rec = self.summary(k, branch=bid)
+            frame = self._conn.execute("SELECT meta, data FROM frames WHERE branch=? AND step=?", key).fetchone()
+            if frame is not None:
+                record_codec.attach_frame(rec, frame[0], frame[1])
+            else:
+                record_codec.copy_frame(rec, self._regenerate(bid, k))
+            self._records[key] = rec
+            while len(self._records) > self._record_cache:
+                self._records.popitem(last=False)
+            return rec
+
+    def regenerate(self, k: int, *, branch: int | str | None = None) -> StepRecord:
+        """Step k re-run from the nearest checkpoint, as the trainer returns it (frame forced)."""
+        with self._reading():
+            bid = self._resolve(branch)
+            self._owner(k, bid)
+            return self._regenerate(bid, k)
+
+    def _regenerate(self, bid: int, k: int) -> StepRecord:
+        return self._replayer.regenerate(self._branches(), self._events_by_step(bid), bid, k)
+
+    def trainer_at(self, k: int, *, branch: int | str | None = None) -> Any:
+        """A new Trainer at the start of step k (0 <= k <= len) of a branch: the exact model,
+        optimizer, RNG and data position after k steps, with edits made before step k."""
+        with self._reading():
+            bid = self._resolve(branch)
+            n = self.length(bid)
+            if not 0 <= k <= n:
+                raise IndexError(f"step {k} is outside branch {bid}'s 0..{n}")
+            return self._replayer.trainer_at(self._branches(), self._events_by_step(bid), bid, k)
+
+    @property
+    def replayed_steps(self) -> int:
+        """Optimizer steps re-run by regeneration so far."""
+        return self._replayer.replayed_steps
+
+    def summaries(self, start: int = 0, stop: int | None = None, *, branch: int | str | None = None) -> Summaries:
+        """Steps [start, stop) of a branch as arrays (see ``sessions.summaries``)."""
+        with self._reading():
+            bid = self._resolve(branch)
+            stop = self.length(bid) if stop is None else stop
+            rows: list[tuple[Any, ...]] = []
+            for b, lo, hi in segments(self._branches(), bid, stop):
+                lo, hi = max(lo, start), min(hi, stop)
+                if lo < hi:
+                    rows += self._conn.execute(
+                        f"SELECT {_SCAN_COLUMNS} FROM steps WHERE branch=? AND step>=? AND step<? ORDER BY step",
+                        (b, lo, int(hi)),
+                    ).fetchall()
+            return summaries.build(rows)
+
+    # ---------------------------------------------------------------- timeline
+    def _events(self, bid: int) -> list[TimelineEvent]:
+        out = []
+        for b, lo, hi in segments(self._branches(), bid):
+            hi_sql = 2**62 if hi == float("inf") else int(hi)
+            rows = self._conn.execute(
+                "SELECT id, branch, step, kind, name, old, new, time FROM events "
+                "WHERE branch=? AND step>=? AND step<? ORDER BY step, id",
+                (b, lo, hi_sql),
+            )
+            out += [
+                TimelineEvent(r[0], r[1], r[2], r[3], r[4], decode_value(r[5]), decode_value(r[6]), r[7]) for r in rows
+            ]
+        out.sort(key=lambda e: (e.step, e.id))
+        return out
+
+    def _events_by_step(self, bid: int) -> dict[int, list[TimelineEvent]]:
+        by_step: dict[int, list[TimelineEvent]] = {}
+        for ev in self._events(bid):
+            by_step.setdefault(ev.step, []).append(ev)
+        return by_step
+
+    def timeline(self, *, branch: int | str | None = None) -> list[TimelineEvent]:
+        """Edits and branch points on a branch's timeline, by step."""
+        with self._reading():
+            return self._events(self._resolve(branch))
+
+    def edits(self, *, branch: int | str | None = None) -> list[TimelineEvent]:
+        return [e for e in self.timeline(branch=branch) if e.kind == "edit"]
+
+    def config_at(self, k: int, *, branch: int | str | None = None) -> Any:
+        """The TrainConfig in effect for step k (the branch's starting config plus earlier edits)."""
+        from engine.config import TrainConfig
+
+        with self._reading():
+            bid = self._resolve(branch)
+            segs = segments(self._branches(), bid)
+            root = self._branches()[segs[0][0]] if segs else self._branches()[bid]
+            cfg = TrainConfig.from_dict(root.config)
+            for ev in self._events(bid):
+                if ev.kind == "edit" and ev.step <= k:
+                    cfg = cfg.with_changes(**{ev.name: ev.new})
+            return cfg
+
+    # -------------------------------------------------------------------- info
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes for ``info``."""
+        with self._reading():
+            q = self._conn.execute
+            return {
+                "steps": q("SELECT count(*) FROM steps").fetchone()[0],
+                "frames": q("SELECT count(*) FROM frames").fetchone()[0],
+                "checkpoints": q("SELECT count(*) FROM checkpoints").fetchone()[0],
+                "events": q("SELECT count(*) FROM events").fetchone()[0],
+                "bytes": sum(
+                    os.path.getsize(str(self.path) + s) for s in ("", "-wal") if os.path.exists(str(self.path) + s)
+                ),
+                "meta": dict(self.meta),
+            }
+
+    def integrity_check(self) -> str:
+        """SQLite's own check of the whole file ("ok" when sound)."""
+        with self._reading():
+            return str(self._conn.execute("PRAGMA integrity_check").fetchone()[0])
