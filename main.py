@@ -15,8 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.config import CELLS, DEVICES, INITS, OPTIMIZERS, TASKS
+
+if TYPE_CHECKING:
+    from engine import TrainConfig
 
 SUBCOMMANDS = ("train", "info", "export", "gui")
 
@@ -31,7 +35,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=CELLS, default="lstm", help="recurrent cell")
-    p.add_argument("--decoder-model", choices=CELLS, default=None, help="Seq2Seq decoder cell (default: --model)")
+    p.add_argument(
+        "--decoder-model", choices=CELLS, default=None, help="Seq2Seq decoder cell (default: --model)"
+    )
     p.add_argument("--task", choices=TASKS, default="copy")
     p.add_argument("--steps", type=int, default=300, help="optimizer steps to run")
     p.add_argument("--hidden-size", type=int, default=None)
@@ -45,7 +51,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--momentum", type=float, default=None)
-    p.add_argument("--clip", type=float, default=None, metavar="THRESHOLD", help="clip gradients by global norm")
+    p.add_argument(
+        "--clip", type=float, default=None, metavar="THRESHOLD", help="clip gradients by global norm"
+    )
     p.add_argument("--init", choices=INITS, default=None)
     p.add_argument("--init-scale", type=float, default=None)
     p.add_argument("--forget-bias", type=float, default=None)
@@ -56,11 +64,13 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--probe-index", type=int, default=None)
     p.add_argument("--probe-every", type=int, default=None)
     p.add_argument("--out", default=None, help="record the run into this session file (.rnnscope)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints when recording")
+    p.add_argument(
+        "--checkpoint-every", type=int, default=None, help="steps between checkpoints when recording"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 
-def config_from_args(args: argparse.Namespace):  # -> TrainConfig
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
     from engine import TrainConfig
     from engine.tasks import TASK_CLASSES
 
@@ -125,7 +135,7 @@ def _add_gui_args(p: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help"):
+    if not argv or (argv[0] not in SUBCOMMANDS and argv[0] not in ("-h", "--help")):
         argv = ["gui", *argv]
     args = build_parser().parse_args(argv)
     if args.command == "train":

@@ -1,0 +1,1 @@
+"""Headless command-line subcommands of main.py (train, info, export)."""

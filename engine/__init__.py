@@ -6,4 +6,13 @@ from engine.config import LIVE_FIELDS, TrainConfig
 from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
 from engine.trainer import Edit, Trainer
 
-__all__ = ["LIVE_FIELDS", "Edit", "NonFinite", "PartRecord", "ProbeSample", "StepRecord", "TrainConfig", "Trainer"]
+__all__ = [
+    "LIVE_FIELDS",
+    "Edit",
+    "NonFinite",
+    "PartRecord",
+    "ProbeSample",
+    "StepRecord",
+    "TrainConfig",
+    "Trainer",
+]

@@ -76,7 +76,7 @@ class RNNRecurrence(torch.autograd.Function):
         return hs
 
     @staticmethod
-    def backward(ctx: Any, g_h: Tensor | None) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, g_h: Tensor | None) -> tuple[Tensor | None, ...]:
         hs, h0, w_hh = ctx.saved_tensors
         cap: Capture = ctx.cap
         T = hs.shape[0]
@@ -100,7 +100,7 @@ class LSTMRecurrence(torch.autograd.Function):
     c_t = f c_{t-1} + i g;  h_t = o tanh(c_t)."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: FunctionCtx, xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, cap: Capture
     ) -> tuple[Tensor, Tensor]:
         T, B, G = xp.shape
@@ -113,7 +113,15 @@ class LSTMRecurrence(torch.autograd.Function):
         h, c = h0, c0
         gate_i, gate_f, gate_g, gate_o = (v.unbind(0) for v in act.split(H, dim=2))
         for a, i, f, g, o, c_out, tc_out, h_out in zip(
-            act.unbind(0), gate_i, gate_f, gate_g, gate_o, cs.unbind(0), tcs.unbind(0), hs.unbind(0)
+            act.unbind(0),
+            gate_i,
+            gate_f,
+            gate_g,
+            gate_o,
+            cs.unbind(0),
+            tcs.unbind(0),
+            hs.unbind(0),
+            strict=False,
         ):
             a.addmm_(h, w_t)
             g_pre = g.clone()
@@ -128,7 +136,7 @@ class LSTMRecurrence(torch.autograd.Function):
         return hs, cs
 
     @staticmethod
-    def backward(ctx: Any, g_h: Tensor | None, g_c: Tensor | None) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, g_h: Tensor | None, g_c: Tensor | None) -> tuple[Tensor | None, ...]:
         act, cs, tcs, hs, h0, c0, w_hh = ctx.saved_tensors
         cap: Capture = ctx.cap
         T, B, G = act.shape
@@ -157,6 +165,7 @@ class LSTMRecurrence(torch.autograd.Function):
             mult[:, :, :3].unbind(0),
             mult[:, :, 3].unbind(0),
             f.unbind(0),
+            strict=False,
         )
         for gh, gc, dh_out, dc_out, k_t, dp, m_ifg, m_o, f_t in reversed(list(steps)):
             dh = torch.add(gh, dh_rec, out=dh_out)
@@ -204,7 +213,7 @@ class GRURecurrence(torch.autograd.Function):
         return hs
 
     @staticmethod
-    def backward(ctx: Any, g_h: Tensor | None) -> tuple[Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, g_h: Tensor | None) -> tuple[Tensor | None, ...]:
         act, hp, hs, h0, w_hh = ctx.saved_tensors
         cap: Capture = ctx.cap
         T, B, G = act.shape

@@ -120,7 +120,9 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _check_range(name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> None:
+def _check_range(
+    name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
+) -> None:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number; got {value!r}")
     below = value <= lo if lo_open else value < lo
@@ -157,8 +159,18 @@ def validate(cfg: TrainConfig) -> None:
         _check_range(name, value, lo, hi)
     _check_number("probe_index", cfg.probe_index, integer=True)
     if not 0 <= cfg.probe_index < cfg.batch_size:
-        raise ValueError(f"probe_index must be in [0, batch_size-1] = [0, {cfg.batch_size - 1}]; got {cfg.probe_index}")
-    for name in ("lr", "momentum", "clip_threshold", "init_scale", "forget_bias", "dropout", "teacher_forcing"):
+        raise ValueError(
+            f"probe_index must be in [0, batch_size-1] = [0, {cfg.batch_size - 1}]; got {cfg.probe_index}"
+        )
+    for name in (
+        "lr",
+        "momentum",
+        "clip_threshold",
+        "init_scale",
+        "forget_bias",
+        "dropout",
+        "teacher_forcing",
+    ):
         _check_number(name, getattr(cfg, name), integer=False)
     _check_range("lr", cfg.lr, 0.0, 10.0, lo_open=True)
     _check_range("momentum", cfg.momentum, 0.0, 1.0, hi_open=True)

@@ -37,16 +37,16 @@ def part_record(
         c_norm = None
         if cell == "lstm":
             c_norm = torch.stack([masked_batch_mean_norm(c.dc, valid) for c in caps if c.dc is not None])
-        svals = torch.stack([singular_values(stack.params(layer)[1]) for layer in range(stack.layers)])
         rec = PartRecord(
             cell_type=cell,
             length=T,
             h_grad_norm=_np(h_norm),
             c_grad_norm=None if c_norm is None else _np(c_norm),
-            whh_singular_values=_np(svals),
         )
         if probe is None:
             return rec
+        svals = torch.stack([singular_values(stack.params(layer)[1]) for layer in range(stack.layers)])
+        rec.whh_singular_values = _np(svals)
         b = probe
         gates: dict[str, np.ndarray] = {}
         names = GATE_NAMES[cell]

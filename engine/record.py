@@ -1,7 +1,7 @@
 """StepRecord: what one optimizer step reports, as numpy arrays (no torch, no Qt).
 
 A record has a *summary* (every step: loss, metric, norms, per-timestep gradient norms,
-W_hh singular values, where a NaN/Inf first appeared) and, on probe steps, a *frame*:
+where a NaN/Inf first appeared) and, on probe steps, a *frame*:
 the gates, states and per-unit gradients of one probe sample.
 
 Layout of the recurrent part
@@ -15,7 +15,8 @@ single part's arrays. For Seq2Seq they concatenate the parts along the time axis
 encoder first then decoder (T = T_src + T_tgt: the order in which the gradient flows
 back), and fill with NaN where a part has no such array (e.g. the cell state of a GRU
 decoder behind an LSTM encoder). ``record.part_slices`` gives each part's time range.
-``whh_singular_values`` is per layer, not per timestep: for Seq2Seq the top level
+``whh_singular_values`` (a frame field: the SVD is the costliest summary, and any step's
+frame can be regenerated) is per layer, not per timestep: for Seq2Seq the top level
 stacks encoder layers then decoder layers.
 
 Gates and states are those of the forward pass of that step (weights before its update).
@@ -63,8 +64,8 @@ class PartRecord:
     length: int  # T (padded length of this step's batch)
     h_grad_norm: np.ndarray  # (L, T) batch mean of ||dL/dh_t|| over samples with t < their length
     c_grad_norm: np.ndarray | None  # (L, T) the same for the LSTM cell state
-    whh_singular_values: np.ndarray  # (L, k) descending, k = H
     # --- probe frame (None on steps that are not probed) ---
+    whh_singular_values: np.ndarray | None = None  # (L, H) of the stacked (G*H, H) W_hh, descending
     gates: dict[str, np.ndarray] | None = None  # name -> (L, T, H)
     hidden: np.ndarray | None = None  # (L, T, H) h_t
     cell: np.ndarray | None = None  # (L, T, H) c_t (LSTM)
@@ -130,7 +131,7 @@ class StepRecord:
             return None
         ref = next(a for a in arrays if a is not None)
         pieces = []
-        for p, a in zip(parts, arrays):
+        for p, a in zip(parts, arrays, strict=False):
             if a is None:
                 shape = (ref.shape[0], p.length) + ((ref.shape[2],) if per_unit else ())
                 a = np.full(shape, np.nan, dtype=ref.dtype)
@@ -168,8 +169,11 @@ class StepRecord:
         return self._concat("jacobian_norm", per_unit=False)
 
     @property
-    def whh_singular_values(self) -> np.ndarray:
-        return np.concatenate([p.whh_singular_values for p in self.parts.values()], axis=0)
+    def whh_singular_values(self) -> np.ndarray | None:
+        values = [p.whh_singular_values for p in self.parts.values()]
+        if any(v is None for v in values):
+            return None
+        return np.concatenate([v for v in values if v is not None], axis=0)
 
     @property
     def gates(self) -> dict[str, np.ndarray] | None:
@@ -194,10 +198,6 @@ class StepRecord:
                 pieces.append(g)
             out[n] = np.concatenate(pieces, axis=1)
         return out
-
-    @property
-    def hidden_size(self) -> int:
-        return int(next(iter(self.parts.values())).whh_singular_values.shape[1])
 
     @property
     def layers(self) -> int:

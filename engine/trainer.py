@@ -91,9 +91,7 @@ class Trainer:
                 if isinstance(module, nn.Embedding):
                     module.weight.mul_(1.0 / math.sqrt(cfg.hidden_size))
         for stack in self.model.stacks().values():
-            stack.reset_parameters(
-                gen, init=cfg.init, init_scale=cfg.init_scale, forget_bias=cfg.forget_bias
-            )
+            stack.reset_parameters(gen, init=cfg.init, init_scale=cfg.init_scale, forget_bias=cfg.forget_bias)
 
     def _make_optimizer(self, cfg: TrainConfig) -> torch.optim.Optimizer:
         params = list(self.model.parameters())
@@ -130,7 +128,9 @@ class Trainer:
         if name not in LIVE_FIELDS:
             known = {f for f in self.config.to_dict()}
             if name in known:
-                raise ValueError(f"{name} is structural: it needs a new run (live settings: {', '.join(sorted(LIVE_FIELDS))})")
+                raise ValueError(
+                    f"{name} is structural: it needs a new run (live settings: {', '.join(sorted(LIVE_FIELDS))})"
+                )
             raise ValueError(f"unknown setting {name!r}")
         old = getattr(self.config, name)
         new_config = self.config.with_changes(**{name: value})  # validates; raises before any change
@@ -219,16 +219,22 @@ class Trainer:
         if not isinstance(self.model, Seq2SeqModel):
             return {"rnn": part_record(stacks["rnn"], ctx.captures["rnn"], None, b)}
         assert batch.src_len is not None and batch.tgt_len is not None
-        S, U = batch.x.shape[1], batch.y.shape[1]
+        S, _U = batch.x.shape[1], batch.y.shape[1]
         src_valid = torch.arange(S, device=self.device)[:, None] < batch.src_len[None, :]  # (S, B)
         tgt_valid = batch.mask.t()  # (U, B)
         return {
             "encoder": part_record(
-                stacks["encoder"], ctx.captures["encoder"], src_valid, b,
+                stacks["encoder"],
+                ctx.captures["encoder"],
+                src_valid,
+                b,
                 None if b is None else int(batch.src_len[b]),
             ),
             "decoder": part_record(
-                stacks["decoder"], ctx.captures["decoder"], tgt_valid, b,
+                stacks["decoder"],
+                ctx.captures["decoder"],
+                tgt_valid,
+                b,
                 None if b is None else int(batch.tgt_len[b]),
             ),
         }
