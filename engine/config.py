@@ -108,29 +108,33 @@ class TrainConfig:
         return self.decoder_model or self.model
 
 
-def _check_number(name: str, value: Any, *, integer: bool) -> None:
-    kind: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind):
-        want = "an integer" if integer else "a number"
-        raise ValueError(f"{name} must be {want}; got {value!r}")
-
-
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _check_range(
-    name: str, value: float, lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False
+def _check_number(
+    name: str,
+    value: Any,
+    lo: float,
+    hi: float,
+    *,
+    integer: bool = False,
+    lo_open: bool = False,
+    hi_open: bool = False,
 ) -> None:
+    """One message for every way a number can be wrong: type, NaN/Inf, or out of range."""
+    interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    want = f"{'an integer' if integer else 'a number'} in {interval}"
+    kind: tuple[type, ...] = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise ValueError(f"{name} must be {want}; got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
+        raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
     below = value <= lo if lo_open else value < lo
     above = value >= hi if hi_open else value > hi
     if below or above:
-        left = "(" if lo_open else "["
-        right = ")" if hi_open else "]"
-        raise ValueError(f"{name} must be in {left}{lo:g}, {hi:g}{right}; got {value!r}")
+        raise ValueError(f"{name} must be {want}; got {value!r}")
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -154,31 +158,15 @@ def validate(cfg: TrainConfig) -> None:
         ("seed", 0, 2**63 - 1),
         ("probe_every", 0, 1_000_000),
     ):
-        value = getattr(cfg, name)
-        _check_number(name, value, integer=True)
-        _check_range(name, value, lo, hi)
-    _check_number("probe_index", cfg.probe_index, integer=True)
-    if not 0 <= cfg.probe_index < cfg.batch_size:
-        raise ValueError(
-            f"probe_index must be in [0, batch_size-1] = [0, {cfg.batch_size - 1}]; got {cfg.probe_index}"
-        )
-    for name in (
-        "lr",
-        "momentum",
-        "clip_threshold",
-        "init_scale",
-        "forget_bias",
-        "dropout",
-        "teacher_forcing",
-    ):
-        _check_number(name, getattr(cfg, name), integer=False)
-    _check_range("lr", cfg.lr, 0.0, 10.0, lo_open=True)
-    _check_range("momentum", cfg.momentum, 0.0, 1.0, hi_open=True)
-    _check_range("clip_threshold", cfg.clip_threshold, 0.0, 1e9, lo_open=True)
-    _check_range("init_scale", cfg.init_scale, 0.0, 100.0, lo_open=True)
-    _check_range("forget_bias", cfg.forget_bias, -100.0, 100.0)
-    _check_range("dropout", cfg.dropout, 0.0, 1.0, hi_open=True)
-    _check_range("teacher_forcing", cfg.teacher_forcing, 0.0, 1.0)
+        _check_number(name, getattr(cfg, name), lo, hi, integer=True)
+    _check_number("probe_index", cfg.probe_index, 0, cfg.batch_size - 1, integer=True)
+    _check_number("lr", cfg.lr, 0.0, 10.0, lo_open=True)
+    _check_number("momentum", cfg.momentum, 0.0, 1.0, hi_open=True)
+    _check_number("clip_threshold", cfg.clip_threshold, 0.0, 1e9, lo_open=True)
+    _check_number("init_scale", cfg.init_scale, 0.0, 100.0, lo_open=True)
+    _check_number("forget_bias", cfg.forget_bias, -100.0, 100.0)
+    _check_number("dropout", cfg.dropout, 0.0, 1.0, hi_open=True)
+    _check_number("teacher_forcing", cfg.teacher_forcing, 0.0, 1.0)
     for name in ("clip", "variational_dropout", "tie_weights"):
         if not isinstance(getattr(cfg, name), bool):
             raise ValueError(f"{name} must be true or false; got {getattr(cfg, name)!r}")

@@ -13,7 +13,7 @@ from torch import Tensor
 from engine.cells import Capture
 from engine.record import NonFinite
 
-JACOBIAN_ITERS = 32  # at most this many Lanczos steps for ||dh_t/dh_{t-1}||_2
+JACOBIAN_ITERS = 48  # at most this many Lanczos steps for ||dh_t/dh_{t-1}||_2
 
 
 def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
@@ -107,12 +107,18 @@ def _top_ritz_value(alphas: list[Tensor], betas: list[Tensor]) -> Tensor:
     if len(alphas) > 1:
         off = torch.stack(betas[: len(alphas) - 1], dim=1).double()
         tri = tri + torch.diag_embed(off, 1) + torch.diag_embed(off, -1)
-    return torch.linalg.eigvalsh(tri)[:, -1]
+    finite = torch.isfinite(tri).all(dim=2).all(dim=1)  # eigvalsh raises on NaN: mask those rows
+    top = torch.linalg.eigvalsh(torch.where(finite[:, None, None], tri, torch.zeros_like(tri)))[:, -1]
+    return torch.where(finite, top, torch.full_like(top, float("nan")))
 
 
 def singular_values(w_hh: Tensor) -> Tensor:
-    """(H,) singular values of the stacked recurrent matrix (G*H, H), descending."""
-    return torch.linalg.svdvals(w_hh.detach())
+    """(H,) singular values of the stacked recurrent matrix (G*H, H), descending; NaN when
+    the matrix holds a NaN/Inf (the SVD would raise)."""
+    w = w_hh.detach()
+    if not bool(torch.isfinite(w).all()):
+        return torch.full((w.shape[1],), float("nan"), dtype=w.dtype, device=w.device)
+    return torch.linalg.svdvals(w)
 
 
 def first_nonfinite_time(x: Tensor) -> int | None:

@@ -66,7 +66,8 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.task = make_task(config)
         init_gen = torch.Generator().manual_seed(config.seed)
-        self.model: SequenceModel | Seq2SeqModel = build_model(config, self.task)
+        with torch.random.fork_rng(devices=[]):  # module constructors draw from the global RNG
+            self.model: SequenceModel | Seq2SeqModel = build_model(config, self.task)
         self._init_parameters(init_gen)
         self.model.to(self.device)
         self._data_gen = torch.Generator().manual_seed(config.seed + 1)
@@ -180,6 +181,12 @@ class Trainer:
             torch.nn.utils.clip_grads_with_norm_(params, cfg.clip_threshold, total)
             clipped = total * torch.clamp(cfg.clip_threshold / (total + 1e-6), max=1.0)
         loss_v, norm_v, clipped_v = (float(v) for v in torch.stack([loss.detach(), total, clipped]).cpu())
+        # Everything the record shows is taken before the update: the frame pairs this
+        # step's states with the weights that produced them.
+        with torch.no_grad():
+            metric = self.task.metric(out.detach(), batch, loss_v)
+            parts = self._parts(ctx, batch, b if do_probe else None)
+            sample = self._probe_sample(batch, out, ctx, b) if do_probe else None
         nonfinite = None
         if not (math.isfinite(loss_v) and math.isfinite(norm_v)):
             nonfinite = locate_nonfinite(
@@ -191,10 +198,6 @@ class Trainer:
             extras["update_skipped"] = 1.0
         else:
             self.optimizer.step()
-        with torch.no_grad():
-            metric = self.task.metric(out.detach(), batch, loss_v)
-            parts = self._parts(ctx, batch, b if do_probe else None)
-            sample = self._probe_sample(batch, out, ctx, b) if do_probe else None
         step = self.step_count
         self.step_count += 1
         return StepRecord(

@@ -1,0 +1,330 @@
+"""engine.diagnostics against exact references: the step Jacobian's spectral norm against
+torch.autograd.functional.jacobian + matrix_norm(ord=2), singular values against numpy,
+masked gradient norms against numpy, and where locate_nonfinite reports planted NaNs."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor
+
+from engine.cells import Capture
+from engine.diagnostics import (
+    jacobian_norms,
+    locate_nonfinite,
+    masked_batch_mean_norm,
+    singular_values,
+)
+from engine.layers import RecurrentStack
+
+CELLS = ("rnn", "lstm", "gru")
+T, B, IN, H = 10, 3, 4, 6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny shapes: one intra-op thread is fastest and immune to a busy machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_stack(cell: str, layers: int, seed: int, w_scale: float, hidden: int = H) -> RecurrentStack:
+    stack = RecurrentStack(cell, IN, hidden, layers).double()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in stack.named_parameters():
+            p.uniform_(-1.0, 1.0, generator=gen)
+            if name.startswith("weight_hh"):
+                p.mul_(w_scale)
+    return stack
+
+
+def one_step(
+    cell: str, x: Tensor, h: Tensor, c: Tensor | None, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor
+) -> Tensor:
+    """h_t from h_{t-1} (x_t and, for the LSTM, c_{t-1} fixed), PyTorch's equations."""
+    gi = x @ w_ih.t() + b_ih
+    gh = h @ w_hh.t() + b_hh
+    if cell == "rnn":
+        return torch.tanh(gi + gh)
+    if cell == "lstm":
+        assert c is not None
+        i, f, g, o = (gi + gh).chunk(4, dim=-1)
+        c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c_new)
+    ir, iz, in_ = gi.chunk(3, dim=-1)
+    hr, hz, hn = gh.chunk(3, dim=-1)
+    r = torch.sigmoid(ir + hr)
+    z = torch.sigmoid(iz + hz)
+    n = torch.tanh(in_ + r * hn)
+    return (1 - z) * n + z * h
+
+
+def exact_step_norms(stack: RecurrentStack, caps: list[Capture], x: Tensor, layer: int, b: int) -> Tensor:
+    """(T,) ||d h_t / d h_{t-1}||_2 for sample b from the full Jacobian of one step."""
+    w_ih, w_hh, b_ih, b_hh = (p.detach() for p in stack.params(layer))
+    cap = caps[layer]
+    assert cap.h is not None and cap.h0 is not None
+    inp = x if layer == 0 else caps[layer - 1].h
+    assert inp is not None
+    h_prev = torch.cat([cap.h0[None], cap.h[:-1]])[:, b].detach()  # (T, H)
+    c_prev = None
+    if cap.c is not None:
+        assert cap.c0 is not None
+        c_prev = torch.cat([cap.c0[None], cap.c[:-1]])[:, b].detach()
+    xs = inp[:, b].detach()  # (T, in)
+    Tn, Hn = h_prev.shape
+    # Row t of the output depends only on row t of the input: the (T, H, T, H) Jacobian is
+    # block diagonal, and its t-th block is dh_t/dh_{t-1}.
+    jac = torch.autograd.functional.jacobian(
+        lambda h: one_step(stack.cell, xs, h, c_prev, w_ih, w_hh, b_ih, b_hh), h_prev, vectorize=True
+    )
+    idx = torch.arange(Tn)
+    blocks = jac[idx, :, idx, :]  # (T, H, H)
+    assert blocks.shape == (Tn, Hn, Hn)
+    finite = torch.isfinite(blocks).flatten(1).all(dim=1)
+    norms = torch.linalg.matrix_norm(torch.where(finite[:, None, None], blocks, 0.0), ord=2)
+    return torch.where(finite, norms, torch.nan)
+
+
+@pytest.mark.parametrize(
+    ("cell", "w_scale", "seed"),
+    list(itertools.product(CELLS, (0.3, 1.0, 2.5), (0, 1))),
+)
+def test_jacobian_norms_equal_exact_spectral_norm(cell: str, w_scale: float, seed: int) -> None:
+    layers = 2
+    stack = make_stack(cell, layers, seed, w_scale)
+    gen = torch.Generator().manual_seed(100 + seed)
+    x = torch.randn(T, B, IN, generator=gen, dtype=torch.float64)
+    h0 = 0.5 * torch.randn(layers, B, H, generator=gen, dtype=torch.float64)
+    c0 = torch.randn(layers, B, H, generator=gen, dtype=torch.float64) if cell == "lstm" else None
+    caps = [Capture() for _ in range(layers)]
+    with torch.no_grad():
+        stack(x, h0, c0, captures=caps)
+    for layer, b in itertools.product(range(layers), range(B)):
+        got = jacobian_norms(cell, caps[layer], b, stack.params(layer)[1].detach())
+        want = exact_step_norms(stack, caps, x, layer, b)
+        assert got.shape == (T,)
+        np.testing.assert_allclose(
+            got.numpy(), want.numpy(), rtol=1e-3, atol=1e-9, err_msg=f"{cell} layer {layer} sample {b}"
+        )
+
+
+@pytest.mark.parametrize(("cell", "init"), list(itertools.product(CELLS, ("orthogonal", "normal"))))
+def test_jacobian_norms_wide_layer(cell: str, init: str) -> None:
+    """H = 48, wider than any fixed iteration count an estimator might use: the estimate
+    must still be within 1e-3 of the exact norm (the trainer's default H is 64)."""
+    hidden = 48
+    stack = RecurrentStack(cell, IN, hidden, 1).double()
+    gen = torch.Generator().manual_seed(11)
+    stack.reset_parameters(gen, init=init, init_scale=1.0, forget_bias=1.0)
+    with torch.no_grad():
+        for name, p in stack.named_parameters():
+            if name.startswith("bias"):
+                p.uniform_(-0.5, 0.5, generator=gen)
+    x = torch.randn(T, 2, IN, generator=gen, dtype=torch.float64)
+    caps = [Capture()]
+    with torch.no_grad():
+        stack(x, captures=caps)
+    for b in range(2):
+        got = jacobian_norms(cell, caps[0], b, stack.params(0)[1].detach())
+        want = exact_step_norms(stack, caps, x, 0, b)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-3, err_msg=f"{cell} {init} sample {b}")
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_jacobian_norms_float32_and_deterministic(cell: str) -> None:
+    """The trainer runs float32: still within 1e-3 of the float64 exact value, and bitwise
+    repeatable."""
+    stack64 = make_stack(cell, 1, 3, 1.0)
+    stack32 = make_stack(cell, 1, 3, 1.0).float()
+    x = torch.randn(T, B, IN, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    caps64, caps32 = [Capture()], [Capture()]
+    with torch.no_grad():
+        stack64(x, captures=caps64)
+        stack32(x.float(), captures=caps32)
+    want = exact_step_norms(stack64, caps64, x, 0, 1)
+    w32 = stack32.params(0)[1].detach()
+    got = jacobian_norms(cell, caps32[0], 1, w32)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(got.double().numpy(), want.numpy(), rtol=1e-3)
+    assert torch.equal(got, jacobian_norms(cell, caps32[0], 1, w32))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_singular_values_match_numpy(cell: str) -> None:
+    stack = make_stack(cell, 1, 5, 1.3)
+    w = stack.params(0)[1]
+    got = singular_values(w)
+    want = np.linalg.svd(w.detach().numpy(), compute_uv=False)
+    assert got.shape == (H,)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    assert bool((got[:-1] >= got[1:]).all())  # descending
+
+
+def test_singular_values_of_orthogonal_init_are_the_gain() -> None:
+    stack = RecurrentStack("rnn", IN, H, 1)
+    stack.reset_parameters(
+        torch.Generator().manual_seed(0), init="orthogonal", init_scale=0.8, forget_bias=0.0
+    )
+    np.testing.assert_allclose(singular_values(stack.weight_hh_l0).numpy(), np.full(H, 0.8), rtol=1e-5)
+
+
+def test_masked_batch_mean_norm() -> None:
+    g = torch.randn(5, 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    valid = torch.tensor(
+        [[1, 1, 1, 1], [1, 0, 1, 1], [0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=torch.bool
+    )
+    norms = np.linalg.norm(g.numpy(), axis=2)
+    np.testing.assert_allclose(masked_batch_mean_norm(g, None).numpy(), norms.mean(axis=1), rtol=1e-12)
+    got = masked_batch_mean_norm(g, valid).numpy()
+    v = valid.numpy()
+    for t in range(5):
+        if v[t].any():
+            assert math.isclose(got[t], norms[t][v[t]].mean(), rel_tol=1e-12)
+        else:
+            assert math.isnan(got[t])
+
+
+# --- locate_nonfinite -------------------------------------------------------------------------------
+
+
+def real_step(cells: tuple[str, str] = ("lstm", "gru"), layers: int = 2):
+    """Captures of a real forward/backward over two parts (like encoder/decoder)."""
+    stacks = {
+        "encoder": make_stack(cells[0], layers, 0, 1.0),
+        "decoder": make_stack(cells[1], layers, 1, 1.0),
+    }
+    x = torch.randn(T, B, IN, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    captures: dict[str, list[Capture]] = {}
+    loss = x.new_zeros(())
+    for part, stack in stacks.items():
+        captures[part] = [Capture() for _ in range(layers)]
+        out, _, _ = stack(x, captures=captures[part])
+        loss = loss + out.square().sum()
+    loss.backward()
+    params = [(f"{p}.{n}", w) for p, s in stacks.items() for n, w in s.named_parameters()]
+    grads = [(n, w.grad) for n, w in params]
+    return captures, loss.detach(), grads, params
+
+
+def test_locate_nonfinite_all_finite_is_none() -> None:
+    caps, loss, grads, params = real_step()
+    assert locate_nonfinite(caps, loss, grads, params) is None
+
+
+def test_locate_nonfinite_parameter() -> None:
+    caps, loss, grads, params = real_step()
+    with torch.no_grad():
+        params[5][1][0, 0] = math.inf
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None and nf.where == "parameter" and nf.detail == params[5][0]
+
+
+def test_locate_nonfinite_forward_earliest_state() -> None:
+    caps, _, grads, params = real_step()
+    caps["decoder"][0].h[1, 2, 0] = math.nan  # later part: reported only if the encoder is clean
+    caps["encoder"][1].h[6, 0, 3] = math.nan
+    caps["encoder"][1].h[4, 1, 1] = math.inf
+    caps["encoder"][1].h[8, 1, 1] = math.nan
+    nf = locate_nonfinite(caps, torch.tensor(math.nan), grads, params)
+    assert nf is not None
+    assert (nf.where, nf.part, nf.layer, nf.timestep) == ("forward", "encoder", 1, 4)
+    assert "h" in nf.detail
+    text = nf.describe()
+    assert "forward" in text and "encoder" in text and "layer 1" in text and "t=4" in text
+
+
+def test_locate_nonfinite_forward_cell_state() -> None:
+    caps, loss, grads, params = real_step()
+    caps["encoder"][0].c[3, 0, 0] = math.nan  # the LSTM cell state only
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None
+    assert (nf.where, nf.part, nf.layer, nf.timestep) == ("forward", "encoder", 0, 3)
+    assert "c" in nf.detail
+
+
+def test_locate_nonfinite_forward_lower_layer_first() -> None:
+    caps, loss, grads, params = real_step()
+    caps["decoder"][1].h[2, 0, 0] = math.nan
+    caps["decoder"][0].h[7, 0, 0] = math.nan
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None and (nf.part, nf.layer, nf.timestep) == ("decoder", 0, 7)
+
+
+def test_locate_nonfinite_loss() -> None:
+    caps, _, grads, params = real_step()
+    for g in caps["decoder"][1].dh, grads[0][1]:  # later in the step than the loss
+        g[0] = math.nan
+    nf = locate_nonfinite(caps, torch.tensor(math.inf), grads, params)
+    assert nf is not None and nf.where == "loss" and nf.part is None and nf.timestep is None
+
+
+def test_locate_nonfinite_backward_latest_timestep_top_layer_last_part() -> None:
+    caps, loss, grads, params = real_step()
+    caps["encoder"][1].dh[9, 0, 0] = math.nan  # earlier part in the forward = later in the backward
+    caps["decoder"][0].dh[2, 0, 0] = math.nan
+    caps["decoder"][0].dh[5, 1, 2] = math.inf
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None
+    assert (nf.where, nf.part, nf.layer, nf.timestep) == ("gradient", "decoder", 0, 5)
+    assert "dh" in nf.detail
+
+
+def test_locate_nonfinite_backward_cell_gradient() -> None:
+    caps, loss, grads, params = real_step(("lstm", "lstm"))
+    caps["decoder"][1].dc[3, 0, 0] = math.nan
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None
+    assert (nf.where, nf.part, nf.layer, nf.timestep) == ("gradient", "decoder", 1, 3)
+    assert "dc" in nf.detail
+
+
+def test_locate_nonfinite_parameter_gradient() -> None:
+    caps, loss, grads, params = real_step()
+    name, g = grads[3]
+    assert g is not None
+    g[0] = math.nan
+    nf = locate_nonfinite(caps, loss, grads, params)
+    assert nf is not None and nf.where == "gradient" and nf.detail == name and nf.timestep is None
+
+
+# --- diagnostics of a broken step must not raise ------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_jacobian_norms_with_nonfinite_states_do_not_raise(cell: str) -> None:
+    """A NaN that entered the probe sample at t=3 (e.g. from the data): the norms before t=3
+    are still exact, later ones are NaN, and nothing raises (the trainer records the step)."""
+    stack = make_stack(cell, 1, 2, 1.0)
+    x = torch.randn(T, B, IN, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    x[3, 1, 0] = math.nan
+    caps = [Capture()]
+    with torch.no_grad():
+        stack(x, captures=caps)
+    got = jacobian_norms(cell, caps[0], 1, stack.params(0)[1].detach())
+    assert got.shape == (T,)
+    want = exact_step_norms(stack, caps, x, 0, 1)
+    np.testing.assert_allclose(got[:3].numpy(), want[:3].numpy(), rtol=1e-3)
+    assert not np.isfinite(got[4:].numpy()).any()
+    # another sample of the same batch is unaffected
+    np.testing.assert_allclose(
+        jacobian_norms(cell, caps[0], 0, stack.params(0)[1].detach()).numpy(),
+        exact_step_norms(stack, caps, x, 0, 0).numpy(),
+        rtol=1e-3,
+    )
+
+
+def test_singular_values_of_nonfinite_matrix_do_not_raise() -> None:
+    """Weights that overflowed (a skipped update's aftermath): NaN values, not an exception."""
+    w = torch.randn(3 * H, H, dtype=torch.float64)
+    w[2, 1] = math.nan
+    got = singular_values(w)
+    assert got.shape == (H,)
+    assert not np.isfinite(got.numpy()).all()
