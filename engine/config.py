@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 CELLS = ("rnn", "lstm", "gru")
 TASKS = ("copy", "adding", "sine", "charlm", "reverse", "translate")
@@ -113,6 +113,10 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
+def _num(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def _check_number(
     name: str,
     value: Any,
@@ -124,15 +128,16 @@ def _check_number(
     hi_open: bool = False,
 ) -> None:
     """One message for every way a number can be wrong: type, NaN/Inf, or out of range."""
-    interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    interval = f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
     want = f"{'an integer' if integer else 'a number'} in {interval}"
     kind: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
         raise ValueError(f"{name} must be {want}; got {value!r}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
-    below = value <= lo if lo_open else value < lo
-    above = value >= hi if hi_open else value > hi
+    number = cast(float, value)
+    below = number <= lo if lo_open else number < lo
+    above = number >= hi if hi_open else number > hi
     if below or above:
         raise ValueError(f"{name} must be {want}; got {value!r}")
 

@@ -27,7 +27,7 @@ from engine.device import resolve_device
 from engine.diagnostics import locate_nonfinite
 from engine.frames import part_record
 from engine.models import RunContext, Seq2SeqModel, SequenceModel, build_model, teacher_forced_inputs
-from engine.record import PartRecord, ProbeSample, StepRecord
+from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
 from engine.tasks import SOS_ID, Batch, make_task
 
 STATE_FORMAT = 1
@@ -101,8 +101,13 @@ class Trainer:
         return torch.optim.Adam(params, lr=cfg.lr)
 
     @classmethod
-    def from_state_dict(cls, state: dict[str, Any]) -> Trainer:
-        tr = cls(TrainConfig.from_dict(dict(state["config"])))
+    def from_state_dict(cls, state: dict[str, Any], device: str | None = None) -> Trainer:
+        """A trainer restored from ``state_dict()``; ``device`` overrides the recorded one
+        (e.g. a session recorded on CUDA, replayed on a CPU-only machine)."""
+        cfg = TrainConfig.from_dict(dict(state["config"]))
+        if device is not None:
+            cfg = cfg.with_changes(device=device)
+        tr = cls(cfg)
         tr.load_state_dict(state)
         return tr
 
@@ -195,6 +200,9 @@ class Trainer:
                 [(n, p.grad) for n, p in self.model.named_parameters()],
                 list(self.model.named_parameters()),
             )
+            if nonfinite is None:  # every element finite, but the global norm overflowed
+                where = "loss" if not math.isfinite(loss_v) else "gradient"
+                nonfinite = NonFinite(where, detail="global gradient norm overflowed (elements finite)")
             extras["update_skipped"] = 1.0
         else:
             self.optimizer.step()
