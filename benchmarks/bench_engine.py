@@ -54,7 +54,7 @@ class PlainLoop:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, self.cfg.clip_threshold)
         self.opt.step()
-        return float(loss)
+        return float(loss.detach())
 
 
 def _time(fn) -> float:
