@@ -25,6 +25,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def _canonical(arr: np.ndarray) -> np.ndarray:
         arr = arr.astype(dt)
     if dt.str not in DTYPES:
         raise BlobError(f"cannot store arrays of dtype {arr.dtype} (allowed: {', '.join(sorted(DTYPES))})")
-    return np.ascontiguousarray(arr)
+    return arr if arr.flags.c_contiguous else arr.copy(order="C")
 
 
 def encode(arr: np.ndarray, *, compress: bool = False) -> bytes:
@@ -110,8 +111,12 @@ def decode(blob: bytes | memoryview) -> np.ndarray:
             raw = inflater.decompress(payload, nbytes + 1)
         except zlib.error as exc:
             raise BlobError(f"corrupt compressed array: {exc}") from None
-        if not inflater.eof and len(raw) == nbytes:
-            raise BlobError("compressed array is longer than its shape says")
+        if len(raw) > nbytes:
+            raise BlobError(f"compressed array is longer than its shape {shape} says")
+        if not inflater.eof:
+            raise BlobError("compressed array is truncated")
+        if inflater.unused_data:
+            raise BlobError("compressed array has trailing bytes")
     if len(raw) != nbytes:
         raise BlobError(f"array payload has {len(raw)} bytes; shape {shape} of {dtype} needs {nbytes}")
     if codec == SHUFFLE_ZLIB and dt.itemsize > 1:
@@ -156,3 +161,58 @@ def unpack(data: bytes | memoryview) -> dict[str, np.ndarray]:
     if pos != len(view):
         raise BlobError("array pack has trailing bytes")
     return out
+
+
+def _raw_layout(data: bytes) -> list[tuple[str, np.dtype[Any], tuple[int, ...], int, int]] | None:
+    """(name, dtype, shape, payload start, payload end) of each array of an uncompressed pack."""
+    view = memoryview(data)
+    if len(view) < 8 or bytes(view[:4]) != PACK_MAGIC:
+        return None
+    (count,) = struct.unpack_from("<I", view, 4)
+    pos, out = 8, []
+    try:
+        for _ in range(count):
+            (klen,) = struct.unpack_from("<H", view, pos)
+            name = bytes(view[pos + 2 : pos + 2 + klen]).decode("utf-8", errors="replace")
+            pos += 2 + klen
+            (blen,) = struct.unpack_from("<Q", view, pos)
+            pos += 8
+            blob = view[pos : pos + blen]
+            if bytes(blob[:4]) != BLOB_MAGIC or blob[4] != RAW:
+                return None
+            dlen = blob[5]
+            dtype = bytes(blob[6 : 6 + dlen]).decode("ascii", errors="replace")
+            if dtype not in DTYPES:
+                return None
+            ndim = blob[6 + dlen]
+            shape = struct.unpack_from(f"<{ndim}Q", blob, 7 + dlen)
+            start = pos + 7 + dlen + 8 * ndim
+            out.append((name, np.dtype(dtype), tuple(shape), start, pos + blen))
+            pos += blen
+    except (struct.error, IndexError):
+        return None
+    return out if pos == len(view) else None
+
+
+def unpack_many(packs: list[bytes]) -> dict[str, np.ndarray] | None:
+    """The arrays of many uncompressed packs with one layout (same names, dtypes, shapes),
+    stacked: name -> (N, *shape). None when the packs differ (then unpack them one by one).
+    One numpy pass instead of N parses: loading 10,000 summaries takes milliseconds."""
+    if not packs or any(len(p) != len(packs[0]) for p in packs):
+        return None
+    layout = _raw_layout(packs[0])
+    if layout is None:
+        return None
+    n, width = len(packs), len(packs[0])
+    mat = np.frombuffer(b"".join(packs), np.uint8).reshape(n, width)
+    header = np.ones(width, bool)
+    for _, dt, shape, start, stop in layout:
+        if stop - start != int(np.prod(shape, dtype=np.int64)) * dt.itemsize:
+            return None
+        header[start:stop] = False
+    if not (mat[:, header] == mat[0, header]).all():
+        return None
+    return {
+        name: np.ascontiguousarray(mat[:, start:stop]).view(dt).reshape((n, *shape))
+        for name, dt, shape, start, stop in layout
+    }

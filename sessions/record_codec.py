@@ -2,14 +2,13 @@
 
 Summary row (table ``steps``): the scalar fields as columns, ``nonfinite`` / ``extras``
 / ``parts`` as JSON, and one uncompressed pack ``arrays`` holding per part
-``<part>/h_grad_norm`` (L, T), ``<part>/c_grad_norm`` (L, T, when not None) and
-``<part>/whh_singular_values`` (L, k). Summaries stay small so that scanning 10,000
-of them for the plots is one query.
+``<part>/h_grad_norm`` (L, T) and ``<part>/c_grad_norm`` (L, T, when not None).
+Summaries stay small so that scanning 10,000 of them for the plots is one query.
 
 Frame row (table ``frames``): ``meta`` JSON (per part: gate names or null,
 probe_length; which ProbeSample fields exist) and a compressed pack ``data`` with
-``<part>/gates/<g>``, ``<part>/hidden``, ``cell``, ``h_grad``, ``c_grad``,
-``jacobian_norm`` (L, T[, H]) and ``probe/<field>``. Arrays keep their dtype and shape
+``<part>/whh_singular_values`` (L, H), ``<part>/gates/<g>``, ``<part>/hidden``,
+``cell``, ``h_grad``, ``c_grad``, ``jacobian_norm`` (L, T[, H]) and ``probe/<field>``. Arrays keep their dtype and shape
 exactly; NaN scalars are stored as NULL (SQLite has no NaN) and come back as NaN.
 """
 
@@ -26,7 +25,7 @@ from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
 from sessions import blobs
 from sessions.errors import BlobError
 
-FRAME_FIELDS = ("hidden", "cell", "h_grad", "c_grad", "jacobian_norm")
+FRAME_FIELDS = ("whh_singular_values", "hidden", "cell", "h_grad", "c_grad", "jacobian_norm")
 PROBE_FIELDS = ("input", "target", "prediction", "mask", "free_running", "embedded")
 SUMMARY_COLUMNS = (
     "step", "loss", "metric", "grad_norm", "grad_norm_clipped", "lr", "clip_threshold", "step_time",
@@ -54,7 +53,6 @@ def summary_row(rec: StepRecord) -> tuple[Any, ...]:
         arrays[f"{name}/h_grad_norm"] = p.h_grad_norm
         if p.c_grad_norm is not None:
             arrays[f"{name}/c_grad_norm"] = p.c_grad_norm
-        arrays[f"{name}/whh_singular_values"] = p.whh_singular_values
     nonfinite = None if rec.nonfinite is None else json.dumps(dataclasses.asdict(rec.nonfinite))
     extras = json.dumps({k: float(v) for k, v in rec.extras.items()}) if rec.extras else None
     return (
@@ -101,7 +99,6 @@ def decode_summary(row: tuple[Any, ...] | Any) -> StepRecord:
                 length=int(length),
                 h_grad_norm=arrays[f"{name}/h_grad_norm"],
                 c_grad_norm=arrays.get(f"{name}/c_grad_norm"),
-                whh_singular_values=arrays[f"{name}/whh_singular_values"],
             )
         except KeyError as exc:
             raise BlobError(f"stored step {step} lacks array {exc}") from None
@@ -128,7 +125,10 @@ def has_frame_data(rec: StepRecord) -> bool:
     """Whether ``rec`` carries anything a frame row would hold."""
     if rec.probe is not None:
         return True
-    return any(p.gates is not None or any(getattr(p, f) is not None for f in FRAME_FIELDS) for p in rec.parts.values())
+    return any(
+        p.gates is not None or any(getattr(p, f) is not None for f in FRAME_FIELDS)
+        for p in rec.parts.values()
+    )
 
 
 def frame_row(rec: StepRecord, *, compress: bool = True) -> tuple[str, bytes]:
@@ -160,7 +160,9 @@ def attach_frame(rec: StepRecord, meta_json: str, data: bytes | memoryview) -> S
     try:
         for name, spec in meta["parts"].items():
             p = rec.parts[name]
-            p.gates = None if spec["gates"] is None else {g: arrays[f"{name}/gates/{g}"] for g in spec["gates"]}
+            p.gates = (
+                None if spec["gates"] is None else {g: arrays[f"{name}/gates/{g}"] for g in spec["gates"]}
+            )
             for f in FRAME_FIELDS:
                 setattr(p, f, arrays.get(f"{name}/{f}"))
             p.probe_length = spec["probe_length"]
@@ -214,7 +216,7 @@ def diff_records(a: StepRecord, b: StepRecord, *, frames: bool = True) -> list[s
         q = b.parts[name]
         if (p.cell_type, p.length) != (q.cell_type, q.length):
             out.append(f"{name}: cell/length {(p.cell_type, p.length)} != {(q.cell_type, q.length)}")
-        fields = ["h_grad_norm", "c_grad_norm", "whh_singular_values"]
+        fields = ["h_grad_norm", "c_grad_norm"]
         if frames:
             fields += list(FRAME_FIELDS)
             if p.probe_length != q.probe_length:

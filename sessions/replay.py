@@ -125,12 +125,16 @@ class Replayer:
             if self._usable(branches, events, target, k, include_k, b, c, applied):
                 return Position(self._load_checkpoint(cid), b, c, applied)
         if best is None or best_key is None:
-            raise SessionError(self._path, f"no checkpoint at or before step {k} on this branch: cannot rebuild it")
+            raise SessionError(
+                self._path, f"no checkpoint at or before step {k} on this branch: cannot rebuild it"
+            )
         del self._cache[best_key]  # the trainer will move on: it is no longer at that step
         return best
 
     def _load_checkpoint(self, cid: int) -> Any:
-        skeleton, data = self._conn.execute("SELECT skeleton, data FROM checkpoints WHERE id=?", (cid,)).fetchone()
+        skeleton, data = self._conn.execute(
+            "SELECT skeleton, data FROM checkpoints WHERE id=?", (cid,)
+        ).fetchone()
         try:
             state = tree.unpack_tree(skeleton, data)
         except BlobError as exc:
@@ -148,7 +152,9 @@ class Replayer:
             try:
                 pos.trainer.set_param(ev.name, ev.new)
             except ValueError as exc:
-                raise SessionError(self._path, f"cannot replay the edit {ev.name}={ev.new!r} at step {ev.step}: {exc}") from None
+                raise SessionError(
+                    self._path, f"cannot replay the edit {ev.name}={ev.new!r} at step {ev.step}: {exc}"
+                ) from None
             pos.applied = (*pos.applied, ev.id)
 
     def _advance(self, pos: Position, k: int, events: Mapping[int, list[TimelineEvent]]) -> None:
@@ -161,7 +167,9 @@ class Replayer:
             self.replayed_steps += 1
         actual = int(pos.trainer.step_count)
         if actual != k:
-            raise SessionError(self._path, f"replay reached step {actual}, expected {k} (checkpoint step mismatch)")
+            raise SessionError(
+                self._path, f"replay reached step {actual}, expected {k} (checkpoint step mismatch)"
+            )
 
     def trainer_at(
         self, branches: Mapping[int, Branch], events: Mapping[int, list[TimelineEvent]], target: int, k: int

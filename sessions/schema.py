@@ -174,7 +174,9 @@ def validate(conn: sqlite3.Connection, path: Path) -> int:
             raise SessionError(path, f"an SQLite database but not an rnnscope session ({what})")
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("app") != APP:
-            raise SessionError(path, "an SQLite database but not an rnnscope session (no app=rnnscope in meta)")
+            raise SessionError(
+                path, "an SQLite database but not an rnnscope session (no app=rnnscope in meta)"
+            )
         try:
             fmt = int(meta.get("format", ""))
         except ValueError:
@@ -196,6 +198,15 @@ def open_readonly(path: str | os.PathLike[str]) -> tuple[sqlite3.Connection, int
     """A read-only connection (never writes the database) and the file's format version."""
     p = Path(path)
     check_header(p)
+    if not Path(f"{p}-wal").exists():
+        # Validate first through an immutable view: SQLite then creates no -wal/-shm side files,
+        # so a refused file is left exactly as it was. (With a -wal present a writer may be
+        # active, and only a normal read-only connection sees its commits.)
+        probe = _connect(_uri(p, mode="ro", immutable="1"), p)
+        try:
+            validate(probe, p)
+        finally:
+            probe.close()
     conn = _connect(_uri(p, mode="ro"), p)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

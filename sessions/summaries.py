@@ -23,7 +23,6 @@ class PartSummaries:
     length: np.ndarray  # (N,) int64 T of each step
     h_grad_norm: np.ndarray  # (N, L, T_max) float32, NaN-padded
     c_grad_norm: np.ndarray | None  # (N, L, T_max) or None (no cell state)
-    whh_singular_values: np.ndarray  # (N, L, k)
 
 
 @dataclass
@@ -49,10 +48,6 @@ class Summaries:
         """(N, L, T) of the single part; Seq2Seq: parts concatenated along time."""
         return np.concatenate([p.h_grad_norm for p in self.parts.values()], axis=2)
 
-    @property
-    def whh_singular_values(self) -> np.ndarray:
-        return np.concatenate([p.whh_singular_values for p in self.parts.values()], axis=1)
-
 
 def _pad(arrays: list[np.ndarray], t_max: int) -> np.ndarray:
     if not arrays:
@@ -74,30 +69,39 @@ def build(rows: Iterable[tuple[Any, ...]]) -> Summaries:
         nf = None if r[10] is None else json.loads(r[10])
         nonfinite.append(None if nf is None else " ".join(str(v) for v in nf.values() if v not in (None, "")))
     parts: dict[str, PartSummaries] = {}
+    layouts = {r[11] for r in rows}
+    stacked = blobs.unpack_many([r[12] for r in rows]) if len(layouts) == 1 else None
+    if stacked is not None:  # the common case: every step has the same parts and lengths
+        for name, cell, length in json.loads(rows[0][11]):
+            parts[name] = PartSummaries(
+                cell_type=cell,
+                length=np.full(len(rows), int(length), dtype=np.int64),
+                h_grad_norm=stacked[f"{name}/h_grad_norm"],
+                c_grad_norm=stacked.get(f"{name}/c_grad_norm"),
+            )
+        rows_to_parse: list[tuple[Any, ...]] = []
+    else:
+        rows_to_parse = rows
     per_part: dict[str, dict[str, list[np.ndarray]]] = {}
     lengths: dict[str, list[int]] = {}
     cells: dict[str, str] = {}
-    for r in rows:
+    for r in rows_to_parse:
         arrays = blobs.unpack(r[12])
         for name, cell, length in json.loads(r[11]):
             cells.setdefault(name, cell)
             lengths.setdefault(name, []).append(int(length))
-            d = per_part.setdefault(name, {"h": [], "c": [], "s": []})
+            d = per_part.setdefault(name, {"h": [], "c": []})
             d["h"].append(arrays[f"{name}/h_grad_norm"])
             c = arrays.get(f"{name}/c_grad_norm")
             if c is not None:
                 d["c"].append(c)
-            d["s"].append(arrays[f"{name}/whh_singular_values"])
     for name, d in per_part.items():
         t_max = max((a.shape[1] for a in d["h"]), default=0)
-        s = d["s"]
-        sv = np.stack(s) if s and all(a.shape == s[0].shape for a in s) else _pad(s, max(a.shape[1] for a in s))
         parts[name] = PartSummaries(
             cell_type=cells[name],
             length=np.array(lengths[name], dtype=np.int64),
             h_grad_norm=_pad(d["h"], t_max),
             c_grad_norm=_pad(d["c"], t_max) if len(d["c"]) == len(d["h"]) and d["c"] else None,
-            whh_singular_values=sv,
         )
     return Summaries(
         step=num[:, 0].astype(np.int64),

@@ -127,7 +127,7 @@ def _decode(node: Any, arrays: list[np.ndarray], depth: int) -> Any:
         if len(keys) != len(vals):
             raise BlobError("checkpoint dict has different numbers of keys and values")
         out = {}
-        for k, v in zip(keys, vals):
+        for k, v in zip(keys, vals, strict=True):
             key = _decode(k, arrays, depth + 1)
             try:
                 hash(key)

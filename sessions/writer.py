@@ -19,6 +19,7 @@ raises it, so training pauses. Everything committed before stays in the file.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import json
 import math
@@ -37,6 +38,8 @@ from sessions.errors import RecordingError
 from sessions.record_codec import SUMMARY_COLUMNS
 from sessions.timeline import Branch
 
+POLL = 0.05  # seconds between writer wake-ups when nothing asks for one
+
 _INSERT_STEP = (
     f"INSERT OR REPLACE INTO steps(branch, {', '.join(SUMMARY_COLUMNS)}) "
     f"VALUES (?, {', '.join('?' * len(SUMMARY_COLUMNS))})"
@@ -48,8 +51,8 @@ class RecordSettings:
     """How a session is recorded. Defaults: a 10,000-step LSTM (B32 T50 H64) stays < 50 MB
     and any step regenerates in well under a second (see benchmarks/bench_sessions.py)."""
 
-    checkpoint_every: int = 100  # K: trainer state every K steps (rewind/regenerate replay < K steps)
-    frame_every: int = 100  # store the full probe frame of every N-th step (1 = all, 0 = none)
+    checkpoint_every: int = 75  # K: trainer state every K steps (rewind/regenerate replay < K steps)
+    frame_every: int = 500  # store the full probe frame of every N-th step (1 = all, 0 = none)
     compress: bool = True  # zlib (byte-shuffled) frames and checkpoints; lossless
     commit_interval: float = 0.5  # seconds: the most a crash can lose
     commit_records: int = 1000  # or commit after this many queued items
@@ -96,6 +99,7 @@ class Recorder:
         self._kept: list[tuple[Any, ...]] = []  # items not written because of an error
         self._committed: dict[int, int] = {}  # branch -> highest committed step
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"rnnscope-writer {path.name}", daemon=True)
         self._thread.start()
@@ -118,28 +122,34 @@ class Recorder:
         with self._lock:
             return self._committed.get(branch, -1)
 
-    def _put(self, item: tuple[Any, ...]) -> None:
+    def _put(self, item: tuple[Any, ...], *, hold: bool = False) -> None:
+        """Queue ``item``. After a failure it raises, unless ``hold``: then the item is kept
+        with the others for ``retry()`` (used for a step that has already happened)."""
         if self._closed:
             raise RecordingError(self.path, "the recorder is closed")
-        if self._error is not None:
+        if self._error is not None and not hold:
             raise self._error
         while True:
             try:
                 self._q.put(item, timeout=0.25)
+                if item[0] in ("flush", "stop", "retry") or self._q.qsize() >= self._q.maxsize // 2:
+                    self._wake.set()
                 return
             except queue.Full:
-                if self._error is not None:
+                self._wake.set()
+                if self._error is not None and not hold:
                     raise self._error from None
                 if not self._thread.is_alive():
                     raise RecordingError(self.path, "the writer thread stopped") from None
 
-    def submit_step(self, branch: int, rec: StepRecord, *, store_frame: bool) -> None:
-        self._put(("step", branch, rec, store_frame))
+    def submit_step(self, branch: int, rec: StepRecord, *, store_frame: bool, hold: bool = False) -> None:
+        """Queue a step's record. ``hold``: never raise; after a failure it waits for retry()."""
+        self._put(("step", branch, rec, store_frame), hold=hold)
 
-    def submit_checkpoint(self, branch: int, step: int, state: Any) -> None:
+    def submit_checkpoint(self, branch: int, step: int, state: Any, *, hold: bool = False) -> None:
         """Queue the trainer state ``state`` (copied now) as the checkpoint at ``step``."""
         skeleton, arrays = tree.encode_tree(state)
-        self._put(("checkpoint", branch, step, self.last_event_id, skeleton, arrays))
+        self._put(("checkpoint", branch, step, self.last_event_id, skeleton, arrays), hold=hold)
 
     def submit_event(self, branch: int, step: int, kind: str, name: str, old: Any, new: Any) -> int:
         """Queue a timeline event; returns its id."""
@@ -156,6 +166,11 @@ class Recorder:
     def submit_meta(self, key: str, value: Any) -> None:
         self._put(("meta", key, json.dumps(value)))
 
+    def inject(self, sql: str) -> None:
+        """Fault injection for tests: run one SQL statement on the writer's connection, in order
+        with the queued items (e.g. ``PRAGMA query_only=1`` makes later writes fail read-only)."""
+        self._put(("sql", sql))
+
     def flush(self, timeout: float | None = 60.0) -> None:
         """Block until everything submitted so far is committed; raise the writer's error if any."""
         if self._closed:
@@ -164,8 +179,12 @@ class Recorder:
             return
         done = threading.Event()
         self._put(("flush", done))
-        if not done.wait(timeout):
-            raise RecordingError(self.path, f"writing did not finish within {timeout} s")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not done.wait(0.25):
+            if not self._thread.is_alive():
+                raise RecordingError(self.path, "the writer thread stopped")
+            if deadline is not None and time.monotonic() > deadline:
+                raise RecordingError(self.path, f"writing did not finish within {timeout} s")
         if self._error is not None:
             raise self._error
 
@@ -175,6 +194,7 @@ class Recorder:
             raise RecordingError(self.path, "the recorder is closed")
         done = threading.Event()
         self._q.put(("retry", done))
+        self._wake.set()
         done.wait()
         if self._error is not None:
             raise self._error
@@ -184,47 +204,59 @@ class Recorder:
         if self._closed:
             return
         self._q.put(("stop", finalize))
+        self._wake.set()
         self._thread.join()
         self._closed = True
         atexit.unregister(self._atexit)
 
     # ------------------------------------------------------------------ writer side
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # pragma: no cover - a bug; make it visible to the training side
+            self._error = RecordingError(self.path, f"the writer stopped: {type(exc).__name__}: {exc}")
+            raise
+
+    def _loop(self) -> None:
+        # The writer polls (every POLL s, or when woken by flush/close/retry/a full queue)
+        # and then drains the queue: a wake-up per step would cost the training thread
+        # context switches and GIL hand-overs for nothing.
         batch: list[tuple[Any, ...]] = []
         deadline = 0.0
-        conn = self._conn
         while True:
-            timeout = max(0.0, deadline - time.monotonic()) if batch else None
-            try:
-                item: tuple[Any, ...] | None = self._q.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            kind = None if item is None else item[0]
-            if kind in ("flush", "stop", "retry"):
-                assert item is not None
-                batch = self._commit(batch)
-                if kind == "retry":
-                    self._retry()
-                if kind == "stop":
-                    self._finish(bool(item[1]))
-                    return
-                item[1].set()
-                continue
-            if item is not None:
+            self._wake.wait(POLL)
+            self._wake.clear()
+            while True:
+                try:
+                    item = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                kind = item[0]
+                if kind in ("flush", "stop", "retry"):
+                    batch = self._commit(batch)
+                    if kind == "retry":
+                        self._retry()
+                    if kind == "stop":
+                        self._finish(bool(item[1]))
+                        return
+                    item[1].set()
+                    continue
                 if self._error is not None:
                     self._kept.append(item)
                     continue
                 try:
                     if not batch:
-                        conn.execute("BEGIN")
+                        self._conn.execute("BEGIN")
                         deadline = time.monotonic() + self.settings.commit_interval
                     batch.append(item)
                     self._write(item)
-                except sqlite3.Error as exc:
+                except Exception as exc:  # sqlite (disk full, read-only) or a record that cannot be stored
                     self._fail(batch, exc)
                     batch = []
                     continue
-            if batch and (item is None or len(batch) >= self.settings.commit_records or time.monotonic() >= deadline):
+                if len(batch) >= self.settings.commit_records:
+                    batch = self._commit(batch)
+            if batch and time.monotonic() >= deadline:
                 batch = self._commit(batch)
 
     def _write(self, item: tuple[Any, ...]) -> None:
@@ -256,6 +288,8 @@ class Recorder:
                 "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
                 (b.id, b.name, b.parent, b.fork_step, b.created, json.dumps(b.config)),
             )
+        elif kind == "sql":
+            conn.execute(item[1])
         elif kind == "meta":
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (item[1], item[2]))
         else:  # pragma: no cover - programming error
@@ -276,18 +310,20 @@ class Recorder:
                     self._committed[b] = max(self._committed.get(b, -1), s)
         return []
 
-    def _fail(self, batch: list[tuple[Any, ...]], exc: sqlite3.Error) -> None:
+    def _fail(self, batch: list[tuple[Any, ...]], exc: Exception) -> None:
         try:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-        self._kept = batch + self._kept
+        self._kept = [item for item in batch if item[0] != "sql"] + self._kept  # injected faults run once
         msg = str(exc)
         if "full" in msg:
             why = "the disk is full (or the session reached its size cap)"
         elif "readonly" in msg or "read-only" in msg:
             why = "the file became read-only"
+        elif not isinstance(exc, sqlite3.Error):
+            why = f"a record could not be stored ({type(exc).__name__}: {msg})"
         else:
             why = f"a database error ({msg})"
         self._error = RecordingError(
@@ -315,7 +351,7 @@ class Recorder:
             self._conn.execute("BEGIN")
             for item in kept:
                 self._write(item)
-        except sqlite3.Error as exc:
+        except Exception as exc:
             self._fail(kept, exc)
             return
         self._commit(kept)
@@ -326,10 +362,8 @@ class Recorder:
             if finalize and self._error is None:
                 # Fold the WAL back into the file and leave it self-contained (one file to send).
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                try:
+                with contextlib.suppress(sqlite3.OperationalError):  # a reader is open: stay in WAL
                     conn.execute("PRAGMA journal_mode=DELETE")
-                except sqlite3.OperationalError:
-                    pass  # a reader is open: stay in WAL mode, which is just as valid
         except sqlite3.Error:
             pass
         finally:
@@ -340,4 +374,3 @@ def _close_at_exit(ref: weakref.WeakMethod[Any]) -> None:
     method = ref()
     if method is not None:
         method()
-

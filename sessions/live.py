@@ -1,0 +1,234 @@
+"""LiveSession: record a trainer into a session file, edit it live, rewind and branch.
+
+    live = LiveSession.create("run.rnnscope", trainer)   # or LiveSession.resume(path)
+    rec = live.step()                 # one optimizer step, recorded (returns the StepRecord)
+    live.set_param("lr", 3e-4)        # a live edit, on the timeline, replayed with the run
+    tr = live.rewind(120)             # trainer at step 120; a new branch continues from there
+    live.close()                      # commits and leaves one self-contained file
+
+Checkpoints are written every ``settings.checkpoint_every`` steps and full frames every
+``settings.frame_every`` steps (the trainer is asked for a frame on those steps); the
+rest is regenerated on demand by ``live.session.record(k)``. Writing happens on the
+recorder's thread. When it fails (disk full, read-only), the next ``step`` raises
+RecordingError before training further (a step either happens and is recorded or kept for
+retry, or does not happen): fix the cause, then ``live.retry()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.record import StepRecord
+from sessions import schema
+from sessions.errors import SessionError
+from sessions.replay import TrainerFactory, default_factory
+from sessions.session import Session
+from sessions.timeline import Branch, owner
+from sessions.writer import Recorder, RecordSettings
+
+
+class LiveSession:
+    """A session being recorded. Build with ``create`` or ``resume``."""
+
+    def __init__(
+        self, path: Path, trainer: Any, recorder: Recorder, session: Session, settings: RecordSettings
+    ) -> None:
+        self.path = path
+        self.trainer = trainer
+        self.recorder = recorder
+        self.session = session  # a reader over the same file (sees committed data)
+        self.settings = settings
+        self._bid = session.branch.id  # the branch being recorded (kept here: step() must be cheap)
+
+    # ---------------------------------------------------------------- building
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        trainer: Any,
+        *,
+        settings: RecordSettings | None = None,
+        overwrite: bool = False,
+        branch_name: str = "main",
+        trainer_factory: TrainerFactory = default_factory,
+    ) -> LiveSession:
+        """Start recording ``trainer`` (from its current step) into a new file."""
+        settings = settings or RecordSettings()
+        p = Path(path)
+        conn = schema.create(p, overwrite=overwrite)
+        start = int(trainer.step_count)
+        root = Branch(0, branch_name, None, start, time.time(), trainer.config.to_dict())
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
+            (root.id, root.name, None, root.fork_step, root.created, json.dumps(root.config)),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES ('settings', ?)",
+            (json.dumps(settings.to_dict()),),
+        )
+        conn.execute("COMMIT")
+        recorder = Recorder(conn, p, settings)
+        recorder.submit_checkpoint(root.id, start, trainer.state_dict())
+        recorder.flush()
+        session = Session.open(p, trainer_factory=trainer_factory)
+        return cls(p, trainer, recorder, session, settings)
+
+    @classmethod
+    def resume(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        branch: int | str | None = None,
+        settings: RecordSettings | None = None,
+        trainer_factory: TrainerFactory = default_factory,
+    ) -> LiveSession:
+        """Continue recording an existing file at the end of ``branch`` (default: the last one used)."""
+        p = Path(path)
+        session = Session.open(p, branch=branch, trainer_factory=trainer_factory)
+        try:
+            stored = json.loads(session.meta.get("settings", "{}"))
+            settings = settings or RecordSettings.from_dict(stored)
+            k = len(session)
+            trainer = session.trainer_at(k)
+            for ev in session.timeline():  # edits made after the last recorded step
+                if ev.kind == "edit" and ev.step == k:
+                    trainer.set_param(ev.name, ev.new)
+            conn = schema.open_for_append(p)
+        except BaseException:
+            session.close()
+            raise
+        recorder = Recorder(conn, p, settings)
+        live = cls(p, trainer, recorder, session, settings)
+        recorder.submit_meta("head", session.branch.id)
+        recorder.submit_meta("settings", settings.to_dict())
+        return live
+
+    # ---------------------------------------------------------------- recording
+    @property
+    def branch(self) -> Branch:
+        """The branch being recorded (``self.session`` may be looking at another one)."""
+        return next(b for b in self.session.branches() if b.id == self._bid)
+
+    @property
+    def healthy(self) -> bool:
+        return self.recorder.healthy
+
+    @property
+    def error(self) -> SessionError | None:
+        return self.recorder.error
+
+    def step(self, probe: bool | None = None) -> StepRecord:
+        """One optimizer step, recorded. ``probe`` as in ``Trainer.step`` (scheduled frames are forced)."""
+        if self.recorder.error is not None:
+            raise self.recorder.error
+        tr = self.trainer
+        k = int(tr.step_count)
+        every = self.settings.frame_every
+        store = every > 0 and k % every == 0
+        if store:
+            rec = tr.step(probe=True)
+        elif probe is None:
+            rec = tr.step()
+        else:
+            rec = tr.step(probe=probe)
+        # The step has happened: its record (and checkpoint) are queued even if writing fails
+        # meanwhile (kept for retry()); the *next* step() raises, so training pauses there.
+        self.recorder.submit_step(self._bid, rec, store_frame=store, hold=True)
+        if int(tr.step_count) % self.settings.checkpoint_every == 0:
+            self.recorder.submit_checkpoint(self._bid, int(tr.step_count), tr.state_dict(), hold=True)
+        return rec
+
+    def run(self, steps: int) -> StepRecord | None:
+        """``steps`` recorded steps; returns the last record."""
+        rec = None
+        for _ in range(steps):
+            rec = self.step()
+        return rec
+
+    def checkpoint(self) -> None:
+        """Store the trainer's state now (it is also done every ``checkpoint_every`` steps)."""
+        self.recorder.submit_checkpoint(self._bid, int(self.trainer.step_count), self.trainer.state_dict())
+
+    def set_param(self, name: str, value: Any) -> Any:
+        """A live edit (``Trainer.set_param``), recorded on the timeline; returns the trainer's Edit.
+        A refused value raises ValueError and records nothing."""
+        if self.recorder.error is not None:
+            raise self.recorder.error
+        k = int(self.trainer.step_count)
+        old = getattr(self.trainer.config, name, None)
+        edit = self.trainer.set_param(name, value)
+        new = getattr(self.trainer.config, name, value)
+        self.recorder.submit_event(self._bid, k, "edit", name, old, new)
+        return edit
+
+    def flush(self) -> None:
+        """Wait until everything recorded so far is in the file."""
+        self.recorder.flush()
+
+    def retry(self) -> None:
+        """After a recording error: write what was held back, then recording may go on."""
+        self.recorder.retry()
+
+    def close(self) -> None:
+        """Commit everything and close; the file is left self-contained (no -wal beside it)."""
+        self.session.close()  # first: an open reader would keep the file in WAL mode
+        self.recorder.close()
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reading
+    def record(self, k: int, *, branch: int | str | None = None) -> StepRecord:
+        """Step k with its frame (flushes first when k is not committed yet)."""
+        bid = self._bid if branch is None else self.session._resolve(branch)
+        if k > self.recorder.committed_step(bid):
+            self.flush()
+        return self.session.record(k, branch=bid)
+
+    def __len__(self) -> int:
+        return int(self.trainer.step_count)
+
+    # ---------------------------------------------------------------- time travel
+    def rewind(self, k: int, branch: int | str | None = None, *, name: str | None = None) -> Any:
+        """Restore the trainer to the start of step k of ``branch`` (default: the current one) and
+        continue on a new branch from there; the old branch keeps its later steps. Returns the
+        new trainer (also ``self.trainer``). Rewinding to the current step is a no-op."""
+        self.flush()
+        s = self.session
+        src = s._resolve(branch)
+        n = s.length(src)
+        if not 0 <= k <= n:
+            raise IndexError(f"cannot rewind to step {k}: branch {src} has steps 0..{n - 1}")
+        if src == self._bid and k == n == int(self.trainer.step_count):
+            return self.trainer
+        branches = {b.id: b for b in s.branches()}
+        trainer = s.trainer_at(k, branch=src)
+        parent = owner(branches, src, k - 1) if k > 0 else owner(branches, src, 0)
+        if parent is None:
+            parent = src
+        new_id = max(branches) + 1
+        names = {b.name for b in branches.values()}
+        if name is None:
+            name = f"branch-{new_id}"
+        if name in names:
+            raise ValueError(f"a branch named {name!r} exists already")
+        child = Branch(new_id, name, parent, k, time.time(), trainer.config.to_dict())
+        rec = self.recorder
+        rec.submit_branch(child)
+        rec.submit_event(parent, k, "branch", name, None, new_id)
+        rec.submit_event(new_id, k, "fork", branches[parent].name, None, parent)
+        rec.submit_meta("head", new_id)
+        rec.submit_checkpoint(new_id, k, trainer.state_dict())
+        rec.flush()
+        s.checkout(new_id)
+        self._bid = new_id
+        self.trainer = trainer
+        return trainer
