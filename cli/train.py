@@ -34,6 +34,10 @@ def run_train(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         cfg = config_from_args(args)
+        if args.probe_every is None:
+            # Headless, nothing shows a frame: the recorder asks for the frames it stores and
+            # the rest are regenerated on demand, so no step computes one for nothing.
+            cfg = cfg.with_changes(probe_every=0)
         trainer = Trainer(cfg)
     except ValueError as exc:
         print(f"rnnscope: error: {exc}", file=sys.stderr)
@@ -68,8 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     bar = tqdm(total=args.steps, unit="step", file=sys.stderr, dynamic_ncols=True, mininterval=0.25)
     try:
         for _ in range(args.steps):
-            # Without a session file nothing would show a frame, so only summaries are taken.
-            rec = live.step() if live is not None else trainer.step(probe=False)
+            rec = live.step() if live is not None else trainer.step()
             if rec.nonfinite is not None and first_nonfinite is None:
                 first_nonfinite = rec
             bar.update(1)
