@@ -91,6 +91,7 @@ def seeks(path: Path, settings: RecordSettings, n_stored: int, n_regen: int) -> 
         "stored": [],
         "regen": [],
         "next": [],
+        "replayed": [],
     }
     for _ in range(5):
         t = time.perf_counter()
@@ -120,9 +121,11 @@ def seeks(path: Path, settings: RecordSettings, n_stored: int, n_regen: int) -> 
         for k in rng.sample(unstored, n_regen):
             s._records.clear()
             s._replayer.clear()
+            before = s.replayed_steps
             t = time.perf_counter()
             rec = s.record(k)
             out["regen"].append(time.perf_counter() - t)
+            out["replayed"].append(float(s.replayed_steps - before))
             assert rec.has_frame
             if k + 1 < n and (k + 1) % max(every, 1):
                 t = time.perf_counter()
@@ -166,6 +169,24 @@ def overhead(settings: RecordSettings, block: int, repeats: int) -> tuple[float,
         live.close()  # everything recorded is committed (the writer kept up or closing waits)
     ratios = [b / a for a, b in zip(h, r, strict=True)]
     return statistics.median(h), statistics.median(r), statistics.median(ratios)
+
+
+def fastest_step(blocks: int = 7, block: int = 20) -> tuple[float, float]:
+    """The least-disturbed step time in seconds (min over blocks): (unprobed, probed)."""
+    tr = Trainer(config())
+    for _ in range(5):
+        tr.step(probe=True)
+    plain, probed = [], []
+    for _ in range(blocks):
+        t = time.perf_counter()
+        for _ in range(block):
+            tr.step(probe=False)
+        plain.append((time.perf_counter() - t) / block)
+        t = time.perf_counter()
+        for _ in range(block // 4):
+            tr.step(probe=True)
+        probed.append((time.perf_counter() - t) / (block // 4))
+    return min(plain), min(probed)
 
 
 def memory(steps: int) -> tuple[float, float, float, int]:
@@ -216,6 +237,9 @@ def main() -> None:
         stats = s.stats()
     t = seeks(path, settings, 30, args.regen_seeks)
     h_rate, r_rate, ratio = overhead(settings, args.block, args.repeats)
+    quiet, quiet_probe = fastest_step()
+    # a cold regeneration = restore (~ms) + (replayed - 1) plain steps + 1 probed step
+    projected = pct(t["replayed"], 0.95) * quiet + (quiet_probe - quiet)
     rss0, rss1, rss_peak, rss_rate = memory(args.rss_steps)
 
     ms = 1000.0
@@ -251,9 +275,14 @@ def main() -> None:
             "p95 <= 1000 ms",
         ),
         (
-            "regenerated seek p95 in steps",
-            f"{pct(t['regen'], 0.95) * h_rate:.0f} headless steps (load-independent: ~K + restore + 1 probed)",
+            "optimizer steps re-run per seek",
+            f"mean {statistics.mean(t['replayed']):.0f}, max {max(t['replayed']):.0f} (K={settings.checkpoint_every})",
             "",
+        ),
+        (
+            "regenerated p95, projected",
+            f"{projected * ms:.0f} ms at the fastest measured step ({quiet * ms:.1f} ms/step, {quiet_probe * ms:.0f} probed)",
+            "p95 <= 1000 ms",
         ),
         ("next step after a regen", f"{pct(t['next'], 0.5) * ms:.0f} ms (cached trainer)", ""),
         ("headless / recorded", f"{h_rate:.1f} / {r_rate:.1f} steps/s", ""),

@@ -1,0 +1,412 @@
+"""MainWindow: docks the panels, owns the actions, menus and the ~30 Hz redraw timer.
+
+The timer is the only place where training output reaches the views: each tick takes
+the steps the worker finished (``controller.poll``), and the panels that are visible
+redraw from the newest one. Training speed and redraw speed are thus independent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
+
+from gui import export, settings
+from gui.controller import RunController
+from gui.cursor import TimeCursor
+from gui.demos import DEMOS, Demo
+from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from gui.params import ParamsPanel
+from gui.status import StatusBar
+from gui.transport import TransportBar
+
+REDRAW_MS = 33
+SESSION_FILTER = "rnnscope sessions (*.rnnscope);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        *,
+        interactive: bool = True,
+        controller: RunController | None = None,
+        restore_layout: bool = True,
+    ) -> None:
+        super().__init__()
+        self.interactive = interactive  # False: no modal dialogs (tests, screenshots)
+        self.errors: list[str] = []
+        self.controller = controller or RunController(self)
+        self.cursor = TimeCursor(self)
+        self.resize(1600, 1000)
+        self.setDockNestingEnabled(True)
+        self.actions_by_name: dict[str, QAction] = {}
+        self._make_actions()
+
+        c = self.controller
+        self.panels: dict[str, QWidget] = {
+            "gradient_flow": GradientFlowPanel(c, self.cursor),
+            "gates": GatesPanel(c, self.cursor),
+            "states": StatesPanel(c, self.cursor),
+            "health": HealthPanel(c, self.cursor),
+            "sample": SamplePanel(c, self.cursor),
+            "params": ParamsPanel(c, lambda text: self.confirm(text)),
+        }
+        self.docks: dict[str, QDockWidget] = {}
+        for name, panel in self.panels.items():
+            dock = QDockWidget(getattr(panel, "title", name), self)
+            dock.setObjectName(f"dock-{name}")
+            dock.setWidget(panel)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
+            self.docks[name] = dock
+        self.transport = TransportBar(c, self.actions_by_name)
+        self.transport_bar = QToolBar("Transport", self)
+        self.transport_bar.setObjectName("toolbar-transport")
+        self.transport_bar.addWidget(self.transport)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport_bar)
+        self.status = StatusBar(c, self)
+        self.setStatusBar(self.status)
+        self._default_layout()
+        self._default_state = self.saveState()
+        self._make_menus()
+        self._sized = False
+        if restore_layout:
+            self._restore_layout()
+
+        self.transport.seek_requested.connect(self._on_seek)
+        self.transport.branch.activated.connect(self._on_branch_chosen)
+        c.state_changed.connect(self._update_state)
+        c.run_changed.connect(self._update_state)
+        c.error.connect(self.show_error)
+        c.message.connect(lambda text: self.status.showMessage(text, 8000))
+        self._next_redraw = 0.0
+        self._redraw_started = 0.0
+        self.redraw_costs: list[float] = []  # seconds per redraw, paints included (recent ones)
+        self.redraw_cpu: list[float] = []  # CPU seconds of the GUI thread in those redraws
+        self._redraw_cpu0 = 0.0
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self._on_tick)
+        self.timer.start()
+        self._update_state()
+
+    # ================================================================ layout
+    def _default_layout(self) -> None:
+        d = self.docks
+        for dock in d.values():
+            dock.setFloating(False)
+            dock.show()
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, d["params"])
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, d["gradient_flow"])
+        self.splitDockWidget(d["gradient_flow"], d["gates"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["gates"], d["health"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["gradient_flow"], d["states"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["gates"], d["sample"], Qt.Orientation.Vertical)
+        self._size_docks()
+
+    def _size_docks(self) -> None:
+        """Default proportions for the window's current size (applied again once it is shown)."""
+        d = self.docks
+        w, h = max(self.width(), 800), max(self.height(), 600)
+        widths = [int(w * f) for f in (0.17, 0.25, 0.29, 0.29)]
+        self.resizeDocks(
+            [d["params"], d["gradient_flow"], d["gates"], d["health"]], widths, Qt.Orientation.Horizontal
+        )
+        self.resizeDocks(
+            [d["gradient_flow"], d["states"]], [int(h * 0.52), int(h * 0.48)], Qt.Orientation.Vertical
+        )
+        self.resizeDocks([d["gates"], d["sample"]], [int(h * 0.66), int(h * 0.34)], Qt.Orientation.Vertical)
+
+    def _restore_layout(self) -> None:
+        geometry, state = settings.load_layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self._sized = state is not None and self.restoreState(state)
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        self._size_docks()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if not self._sized:  # first start: proportions for the real window size
+            self._sized = True
+            self._size_docks()
+
+    # ================================================================ actions
+    def _action(
+        self, key: str, text: str, slot: Callable[..., Any], shortcut: Any = None, tip: str = ""
+    ) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(QKeySequence(shortcut))
+        a.setToolTip(tip or text)
+        a.triggered.connect(slot)
+        self.addAction(a)
+        self.actions_by_name[key] = a
+        return a
+
+    def _make_actions(self) -> None:
+        a = self._action
+        a("play", "▶ Play", self.toggle_play, Qt.Key.Key_Space, "play / pause training (Space)")
+        a("step", "Step", lambda: self.controller.step(), Qt.Key.Key_Right, "one optimizer step (→)")
+        a(
+            "live",
+            "Live",
+            lambda: self.controller.go_live(),
+            Qt.Key.Key_End,
+            "show the newest step again (End)",
+        )
+        a(
+            "continue",
+            "Continue from here",
+            self.continue_from_here,
+            "Ctrl+B",
+            "keep steps up to the shown one and train on a new branch",
+        )
+        a(
+            "reset",
+            "Reset",
+            self.reset_run,
+            "Ctrl+R",
+            "fresh weights with the current settings (a new run in this session)",
+        )
+        a("t_prev", "Timestep cursor ←", lambda: self.cursor.move(-1), "Shift+Left")
+        a("t_next", "Timestep cursor →", lambda: self.cursor.move(1), "Shift+Right")
+        a("new", "&New run", self.new_run, QKeySequence.StandardKey.New)
+        a("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        a("save_as", "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
+        a("export_png", "Window as PNG…", lambda: self.export_png_dialog(self))
+        a("export_npz", "Shown step as NPZ…", lambda: self.export_data_dialog("npz"))
+        a("export_csv", "Shown step as CSV…", lambda: self.export_data_dialog("csv"))
+        a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        a("reset_layout", "Reset layout", self.reset_layout)
+        nan = a("pause_nan", "Pause on NaN/Inf", self._on_pause_nan)
+        nan.setCheckable(True)
+        nan.setChecked(True)
+
+    def _make_menus(self) -> None:
+        m = self.menuBar()
+        act = self.actions_by_name
+        file_menu = m.addMenu("&File")
+        file_menu.addAction(act["new"])
+        demos = file_menu.addMenu("New from &demo")
+        for demo in DEMOS.values():
+            da = demos.addAction(demo.name)
+            da.setToolTip(demo.what_to_see)
+            da.triggered.connect(lambda _=False, d=demo: self.start_demo(d))
+        file_menu.addAction(act["open"])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addAction(act["save_as"])
+        exp = file_menu.addMenu("&Export")
+        exp.addAction(act["export_png"])
+        panels = exp.addMenu("Panel as PNG")
+        for name, dock in self.docks.items():
+            pa = panels.addAction(dock.windowTitle() + "…")
+            pa.triggered.connect(lambda _=False, n=name: self.export_png_dialog(self.panels[n]))
+        exp.addAction(act["export_npz"])
+        exp.addAction(act["export_csv"])
+        file_menu.addSeparator()
+        file_menu.addAction(act["quit"])
+        run = m.addMenu("&Run")
+        for key in ("play", "step", "live", "continue", "reset", "t_prev", "t_next"):
+            run.addAction(act[key])
+        run.addSeparator()
+        run.addAction(act["pause_nan"])
+        view = m.addMenu("&View")
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addAction(self.transport_bar.toggleViewAction())
+        view.addSeparator()
+        view.addAction(act["reset_layout"])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = settings.recent_files()
+        if not files:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        for f in files:
+            ra = self.recent_menu.addAction(f)
+            ra.triggered.connect(lambda _=False, p=f: self.open_path(p))
+
+    # ================================================================ commands
+    def toggle_play(self) -> None:
+        if self.controller.playing:
+            self.controller.pause()
+        else:
+            self.controller.play()
+
+    def continue_from_here(self) -> None:
+        c = self.controller
+        step = c.shown_step
+        if step is None:
+            return
+        c.continue_from(step)
+
+    def reset_run(self) -> None:
+        if self.confirm(
+            "Start again from step 0 with fresh weights and the current settings?\nThe current run stays in the session."
+        ):
+            self.controller.reset()
+
+    def new_run(self) -> None:
+        cfg = self.controller.config
+        if cfg is not None:
+            self.controller.new_run(cfg)
+
+    def start_demo(self, demo: Demo) -> None:
+        self.controller.new_run(demo.config())
+        self.status.showMessage(f"demo {demo.name}: {demo.what_to_see}", 15000)
+
+    def open_path(self, path: str | Path) -> None:
+        self.controller.open(path)
+
+    def open_dialog(self) -> None:
+        start = (
+            str(Path(settings.recent_files()[0]).parent)
+            if settings.recent_files()
+            else str(settings.unsaved_dir())
+        )
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, SESSION_FILTER)
+        if path:
+            self.open_path(path)
+
+    def save_as_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save session as", str(Path.home() / "run.rnnscope"), SESSION_FILTER
+        )
+        if path:
+            if not path.endswith(".rnnscope"):
+                path += ".rnnscope"
+            self.controller.save_as(path)
+
+    def export_png_dialog(self, widget: QWidget) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export PNG", str(Path.home() / "rnnscope.png"), "PNG image (*.png)"
+        )
+        if path:
+            self.export_png(widget, path)
+
+    def export_png(self, widget: QWidget, path: str | Path) -> bool:
+        ok = export.save_png(widget, path)
+        if ok:
+            self.status.showMessage(f"wrote {path}", 5000)
+        else:
+            self.show_error(f"could not write {path}")
+        return ok
+
+    def export_data_dialog(self, fmt: str) -> None:
+        rec = self.controller.record
+        if rec is None:
+            self.show_error("no step to export yet")
+            return
+        default = str(Path.home() / f"step{rec.step}.{fmt}")
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export step as {fmt.upper()}", default, f"{fmt.upper()} (*.{fmt})"
+        )
+        if path:
+            self.export_data(fmt, path)
+
+    def export_data(self, fmt: str, path: str | Path, on_done: Callable[[Path], None] | None = None) -> None:
+        """Write the shown step's arrays on the loader thread (a progress bar shows meanwhile)."""
+        rec = self.controller.record
+        if rec is None:
+            self.show_error("no step to export yet")
+            return
+        writer = export.write_npz if fmt == "npz" else export.write_csv
+        target = Path(path)
+
+        def done(_: Any, exc: BaseException | None) -> None:
+            if exc is not None:
+                self.show_error(f"export failed: {exc}")
+                return
+            self.status.showMessage(f"wrote step {rec.step} to {target}", 5000)
+            if on_done is not None:
+                on_done(target)
+
+        self.controller.background(
+            lambda: writer(rec, target), done, busy=f"exporting step {rec.step} as {fmt.upper()}"
+        )
+
+    # ================================================================ dialogs
+    def confirm(self, text: str) -> bool:
+        if not self.interactive:
+            return True
+        answer = QMessageBox.question(self, "rnnscope", text)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def show_error(self, text: str) -> None:
+        self.errors.append(text)
+        self.status.showMessage("⚠ " + text, 15000)
+        if self.interactive:
+            box = QMessageBox(QMessageBox.Icon.Warning, "rnnscope", text, QMessageBox.StandardButton.Ok, self)
+            box.setModal(False)
+            box.show()
+
+    # ================================================================ updates
+    def _on_tick(self) -> None:
+        """Take the finished steps and let the views redraw. A redraw that cost d seconds is
+        followed by at least 4 d of rest, so the GUI never takes more than ~1/5 of the time
+        (and of the GIL) from training, however slow the machine."""
+        now = time.perf_counter()
+        if now < self._next_redraw:
+            return
+        shown = self.controller.shown_step
+        cpu = time.thread_time()
+        self.controller.poll()
+        self.transport.update_position()
+        self.status.update_fields()
+        if self.controller.shown_step != shown:  # the views changed: time it, paints included
+            self._redraw_started = now
+            self._redraw_cpu0 = cpu
+            QTimer.singleShot(0, self._on_redraw_done)
+
+    def _on_redraw_done(self) -> None:
+        """Runs once the redraw's paint events are through (a zero timer queues behind them)."""
+        cost = time.perf_counter() - self._redraw_started
+        self.redraw_costs.append(cost)
+        self.redraw_cpu.append(time.thread_time() - self._redraw_cpu0)
+        del self.redraw_costs[:-1000], self.redraw_cpu[:-1000]
+        self._next_redraw = self._redraw_started + max(REDRAW_MS / 1000, 5 * cost)
+
+    def _on_seek(self, step: int) -> None:
+        self.controller.seek(step)
+
+    def _on_branch_chosen(self, index: int) -> None:
+        bid = self.transport.branch.itemData(index)
+        if bid is not None and bid != self.controller.branch_id:
+            self.controller.view_branch(bid)
+
+    def _on_pause_nan(self, on: bool) -> None:
+        self.controller.worker.pause_on_nonfinite = bool(on)
+
+    def _update_state(self) -> None:
+        c = self.controller
+        self.actions_by_name["play"].setText("❚❚ Pause" if c.playing else "▶ Play")
+        cfg = c.config
+        name = Path(c.path).name if c.path is not None else "no session"
+        what = f" — {cfg.model}/{cfg.task}, H={cfg.hidden_size}, L={cfg.layers}" if cfg is not None else ""
+        self.setWindowTitle(f"rnnscope — {name}{' (unsaved)' if c.unsaved else ''}{what}")
+        try:
+            branches = c.branches()
+        except Exception:  # the file is being moved (Save As): try again on the next change
+            branches = []
+        self.transport.update_branches(branches, c.branch_id)
+        self.transport.update_position()
+        self.status.update_fields()
+
+    # ================================================================ closing
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.timer.stop()
+        settings.save_layout(self.saveGeometry(), self.saveState())
+        self.controller.close()
+        super().closeEvent(event)

@@ -1,0 +1,89 @@
+"""StableRange: axis ranges that move in nice steps, only when the data leaves them.
+
+pyqtgraph's auto-range follows every new point, so an over-steps plot rescales (and
+re-lays out its axis text, ~2 ms an axis) on every step. Here the range is rounded out
+to 1/2/5 x 10^k (decades on log axes) and kept until the data leaves it or shrinks to a
+small part of it, so most frames repaint only the data.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+
+
+def nice_ceil(x: float, mantissas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)) -> float:
+    if x <= 0 or not math.isfinite(x):
+        return 1.0
+    k = math.floor(math.log10(x))
+    for m in mantissas:
+        if x <= m * 10**k * (1 + 1e-9):
+            return m * 10**k
+    return 10.0 ** (k + 1)
+
+
+class StableRange:
+    """Manages one axis of a ViewBox (x or y). ``log``: the axis is in log10 mode."""
+
+    def __init__(self, vb: pg.ViewBox, axis: str, *, log: bool = False, from_zero: bool = False) -> None:
+        self.vb = vb
+        self.axis = axis
+        self.log = log
+        self.from_zero = from_zero
+        self.range: tuple[float, float] | None = None
+        vb.disableAutoRange(axis=pg.ViewBox.XAxis if axis == "x" else pg.ViewBox.YAxis)
+
+    def reset(self) -> None:
+        self.range = None
+
+    def update(self, data: np.ndarray | float, hi: float | None = None) -> None:
+        """Cover ``data`` (an array; or lo and ``hi``)."""
+        if hi is None:
+            a = np.asarray(data, dtype=np.float64)
+            a = a[np.isfinite(a)]
+            if self.log:
+                a = a[a > 0]
+            if a.size == 0:
+                return
+            lo, hi = float(a.min()), float(a.max())
+        else:
+            lo = float(data)
+        if self.log:  # work in log10 units, as the log-mode view does
+            lo, hi = math.log10(lo), math.log10(hi)
+            step = max(0.05, nice_ceil((hi - lo) / 4))
+        else:
+            if self.from_zero:
+                lo = min(lo, 0.0)
+            span = hi - lo
+            step = nice_ceil(span / 4) if span > 0 else nice_ceil(abs(hi) / 4 or 1.0)
+        cur = self.range
+        if cur is not None and cur[0] <= lo and hi <= cur[1] and (hi - lo) >= 0.3 * (cur[1] - cur[0]):
+            return
+        # round out, with one step of room on each side that grows, so a trend does not
+        # trigger a rescale on every step
+        new_lo = math.floor(lo / step) * step
+        new_hi = math.ceil(hi / step) * step
+        if not (self.from_zero and not self.log and lo >= 0):
+            new_lo -= step if cur is not None and lo < cur[0] else 0.0
+        new_hi += step if cur is not None and hi > cur[1] else 0.0
+        lo, hi = new_lo, new_hi if new_hi > new_lo else new_lo + step
+        self.range = (lo, hi)
+        if self.axis == "x":
+            self.vb.setXRange(lo, hi, padding=0.02)
+        else:
+            self.vb.setYRange(lo, hi, padding=0.02)
+
+
+class StepAxisRange(StableRange):
+    """The x axis of an over-steps plot: 0 .. a nice number above the step count."""
+
+    def __init__(self, vb: pg.ViewBox) -> None:
+        super().__init__(vb, "x")
+
+    def update_steps(self, n: int) -> None:
+        hi = nice_ceil(max(n, 10), (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0))
+        if self.range is None or self.range[1] != hi:
+            self.range = (0.0, hi)
+            self.vb.setXRange(0, hi, padding=0.01)

@@ -1,0 +1,141 @@
+"""Sample: the probe sample of the shown step, as the model saw it.
+
+Token tasks: input, target and prediction per timestep (green where right, red where
+wrong, grey where the position does not count in the loss). Seq2Seq: source, reference,
+teacher-forced output (what training saw) and free-running output (greedy, feeding its
+own predictions: what inference does). Continuous tasks: input channels, target and
+prediction as curves. The timestep cursor's column is highlighted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QStackedWidget
+
+from gui import colormaps
+from gui.panels.base import Panel, add_legend, info_label
+from gui.panels.tokens import MUTED, TokenGrid, TokenRow
+
+GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
+
+
+class SamplePanel(Panel):
+    title = "Sample"
+
+    def __init__(self, controller: Any, cursor: Any, parent: Any = None) -> None:
+        super().__init__(controller, cursor, parent)
+        self.caption = QLabel("")
+        self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.caption.setStyleSheet("color: #b0b4bb; padding: 2px 4px;")
+        self.summary = info_label(
+            "Press Space to train (or → for one step).", "color: #b0b4bb; padding: 2px 4px;"
+        )
+        self.grid = TokenGrid()
+        self.grid.column_clicked.connect(self.cursor.set)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.grid)
+        self.scroll.setWidgetResizable(False)
+        self.plot = pg.PlotWidget(title="probe sample")
+        self.plot.setLabel("bottom", "timestep t")
+        add_legend(self.plot.getPlotItem(), (-10, 5))
+        self.inputs: list[pg.PlotDataItem] = []
+        self.target = self.plot.plot(
+            pen=None, symbol="o", symbolSize=7, symbolBrush=colormaps.GREEN, name="target"
+        )
+        self.pred = self.plot.plot(
+            pen=None, symbol="x", symbolSize=8, symbolPen=colormaps.ORANGE, name="prediction"
+        )
+        self.plot_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
+        self.plot.addItem(self.plot_cursor)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(self.plot)
+        lay = self._layout()
+        lay.addWidget(self.caption)
+        lay.addWidget(self.summary)
+        lay.addWidget(self.stack, 1)
+
+    def _update_run(self) -> None:
+        task = self.controller.task
+        self.caption.setText(task.describe() if task is not None else "")
+        continuous = task is not None and task.kind == "continuous"
+        self.stack.setCurrentWidget(self.plot if continuous else self.scroll)
+        for c in self.inputs:
+            self.plot.removeItem(c)
+        self.inputs = []
+
+    def _update_record(self, rec: Any) -> None:
+        task = self.controller.task
+        if rec is None or task is None:
+            self.grid.set_rows([], -1)
+            self.summary.setText("Press Space to train (or → for one step).")
+            return
+        if rec.probe is None:
+            return  # no frame on this step: keep the last sample
+        if task.kind == "continuous":
+            right = ""
+            self._draw_continuous(rec.probe)
+        else:
+            right = self._draw_tokens(rec, task)
+        self.summary.setText(
+            f"step {rec.step} · probe sample #{rec.probe_index}{right} · loss {rec.loss:.4g} · "
+            f"{rec.metric_name} {rec.metric:.4g} (batch)"
+        )
+
+    def _update_cursor(self, t: int) -> None:
+        self.plot_cursor.setPos(t)
+        self.grid.set_cursor(t)
+
+    def _draw_tokens(self, rec: Any, task: Any) -> str:
+        p = rec.probe
+        ids_in = [int(i) for i in np.asarray(p.input).reshape(-1)]
+        target = [int(i) for i in np.asarray(p.target).reshape(-1)]
+        pred = [int(i) for i in np.asarray(p.prediction).reshape(-1)]
+        mask = [
+            bool(m) for m in (np.asarray(p.mask).reshape(-1) if p.mask is not None else np.ones(len(target)))
+        ]
+
+        def marks(out: list[int]) -> list[str]:
+            return [
+                MUTED if not m else (GOOD if o == y else BAD)
+                for o, y, m in zip(out, target, mask, strict=False)
+            ]
+
+        seq2seq = task.kind == "seq2seq"
+        rows = [
+            TokenRow("source" if seq2seq else "input", task.input_tokens(ids_in)),
+            TokenRow(
+                "reference" if seq2seq else "target",
+                task.output_tokens(target),
+                [PLAIN if m else MUTED for m in mask],
+            ),
+            TokenRow("teacher-forced" if seq2seq else "prediction", task.output_tokens(pred), marks(pred)),
+        ]
+        if seq2seq and p.free_running is not None:
+            free = [int(i) for i in np.asarray(p.free_running).reshape(-1)]
+            rows.append(TokenRow("free-running", task.output_tokens(free), marks(free)))
+        self.grid.set_rows(rows, self.cursor.t)
+        right = sum(1 for o, y, m in zip(pred, target, mask, strict=False) if m and o == y)
+        return f" · {right}/{sum(mask)} counted positions right"
+
+    def _draw_continuous(self, p: Any) -> None:
+        x_in = np.asarray(p.input, dtype=np.float64)
+        if x_in.ndim == 1:
+            x_in = x_in[:, None]
+        y = np.asarray(p.target, dtype=np.float64).reshape(len(p.target), -1)
+        pred = np.asarray(p.prediction, dtype=np.float64).reshape(len(p.prediction), -1)
+        mask = np.asarray(p.mask, dtype=bool).reshape(-1) if p.mask is not None else np.ones(len(y), bool)
+        colours = (colormaps.SKY, colormaps.GREY, colormaps.PURPLE, colormaps.BLUE)
+        while len(self.inputs) < x_in.shape[1]:
+            i = len(self.inputs)
+            self.inputs.append(self.plot.plot(pen=pg.mkPen(colours[i % 4], width=1), name=f"input {i}"))
+        t_in = np.arange(x_in.shape[0])
+        for i, c in enumerate(self.inputs):
+            c.setData(t_in, x_in[:, i])
+        t_out = np.arange(y.shape[0])
+        self.target.setData(t_out[mask], y[mask, 0])
+        self.pred.setData(t_out[mask], pred[mask, 0])

@@ -1,0 +1,113 @@
+"""States: the probe sample's hidden state h_t and (LSTM) cell state c_t, units x timesteps,
+with the per-unit gradients dL/dh_t (and dL/dc_t) that reached them.
+
+Diverging colour map, white at 0. h_t = o * tanh(c_t) (or tanh(.)) lives in -1..1 (fixed
+scale); c_t and the gradients are unbounded: their symmetric scale is rounded to 1/2/5 x 10^k
+for the shown step (the colour bar says which).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+
+from gui import colormaps
+from gui.panels.base import HeatmapPlot, LayerSelector, Panel, info_label, set_title
+
+FIELDS = {  # name: (record attribute, title, fixed levels or None for symmetric auto)
+    "h": ("hidden", "hₜ hidden state", colormaps.SIGNED_LEVELS),
+    "c": ("cell", "cₜ cell state", None),
+    "dh": ("h_grad", "∂L/∂hₜ per unit", None),
+    "dc": ("c_grad", "∂L/∂cₜ per unit", None),
+}
+
+
+class StatesPanel(Panel):
+    title = "States"
+
+    def __init__(self, controller: Any, cursor: Any, parent: Any = None) -> None:
+        super().__init__(controller, cursor, parent)
+        self.layer = LayerSelector()
+        self.layer.currentIndexChanged.connect(lambda _i: self._redraw_record())
+        self.hover = info_label(style="color: #F0E442; font-family: monospace;")
+        lay = self._layout()
+        lay.addLayout(self._header(self.layer, self.hover))
+        self.view = pg.GraphicsLayoutWidget()
+        lay.addWidget(self.view, 1)
+        self.maps: dict[str, HeatmapPlot] = {}
+        self._fields: list[str] = []
+        self.view.scene().sigMouseMoved.connect(self._on_hover)
+        self.view.scene().sigMouseClicked.connect(self._on_click)
+
+    def _redraw_record(self) -> None:
+        self._dirty.add("record")
+        self.refresh()
+
+    def _update_run(self) -> None:
+        cfg = self.controller.config
+        if cfg is None:
+            return
+        self.layer.set_layers(cfg.layers)
+        lstm = "lstm" in ({cfg.model, cfg.decoder_cell} if cfg.is_seq2seq else {cfg.model})
+        fields = ["c", "h", "dc", "dh"] if lstm else ["h", "dh"]
+        if fields == self._fields:
+            return
+        self._fields = fields
+        self.view.ci.clear()
+        self.maps = {}
+        for i, name in enumerate(fields):
+            _attr, title, levels = FIELDS[name]
+            self.maps[name] = HeatmapPlot(
+                self.view.ci,
+                i % 2 if lstm else 0,
+                i // 2 if lstm else i,
+                title=title,
+                x_label="timestep t",
+                y_label="unit" if (i // 2 if lstm else i) == 0 else "",
+                colormap=colormaps.DIVERGING,
+                levels=levels or colormaps.SIGNED_LEVELS,
+            )
+
+    def _update_record(self, rec: Any) -> None:
+        if rec is None:
+            for m in self.maps.values():
+                m.set_data(None)
+            return
+        if not rec.has_frame:
+            return
+        layer = min(self.layer.layer, rec.layers - 1)
+        starts = [s.start for s in rec.part_slices.values()][1:]
+        for name, m in self.maps.items():
+            attr, _title, fixed = FIELDS[name]
+            arr = getattr(rec, attr)
+            if arr is None:
+                m.set_data(None)
+                continue
+            img = arr[layer].T  # (H, T)
+            levels = fixed or colormaps.nice_symmetric(img)
+            if levels != m.levels and fixed is None:  # the scale moved: say it in the title
+                set_title(m.plot, f"{FIELDS[name][1]}  (±{levels[1]:.0e})")
+            m.set_data(img, levels=levels)
+            m.set_boundaries(starts)
+
+    def _update_cursor(self, t: int) -> None:
+        for m in self.maps.values():
+            m.set_cursor(t + 0.5)
+
+    def _on_hover(self, pos: Any) -> None:
+        for name, m in self.maps.items():
+            hit = m.value_at(pos)
+            if hit is not None:
+                unit, t, value = hit
+                label = {"h": "h", "c": "c", "dh": "∂L/∂h", "dc": "∂L/∂c"}[name]
+                self.hover.setText(f"{label}[unit {unit}, t {t}] = {value:.4g}")
+                return
+        self.hover.setText("")
+
+    def _on_click(self, event: Any) -> None:
+        for m in self.maps.values():
+            hit = m.value_at(event.scenePos())
+            if hit is not None:
+                self.cursor.set(hit[1])
+                return

@@ -1,0 +1,172 @@
+"""TrainingWorker: the thread that owns the recording LiveSession and runs optimizer steps.
+
+The GUI never trains. It tells the worker to play, pause, step or run a command, and
+reads what came out on its redraw timer:
+
+- ``play()/pause()/step(n)/run_until(k)/set_speed(steps_per_s)`` only set flags and wake
+  the thread; they never block.
+- ``submit(fn, on_done)`` runs ``fn(worker)`` on the worker thread *between* two steps
+  (edits, rewinds, new runs, saving), then ``post("done", ...)`` hands the result back.
+- finished StepRecords are appended to a list that ``take_records()`` empties: the GUI
+  drains it ~30 times a second, never once per step.
+
+``post(kind, payload)`` is called on the worker thread; the controller turns it into a
+queued call on the main thread. Nothing here imports Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+Post = Callable[[str, Any], None]
+
+
+class TrainingWorker:
+    def __init__(self, post: Post) -> None:
+        self._post = post
+        self.live: Any = None  # sessions.live.LiveSession, touched only on the worker thread
+        self._commands: deque[tuple[Callable[[TrainingWorker], Any], Any]] = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._records: list[Any] = []
+        self._playing = False
+        self._pending_steps = 0
+        self._until: int | None = None
+        self._interval = 0.0  # seconds between steps (speed limit); 0 = as fast as possible
+        self._quit = False
+        self._stamps: deque[float] = deque(maxlen=32)
+        self.pause_on_nonfinite = True
+        self.busy = False  # a step or command is running
+        self.thread = threading.Thread(target=self._run, name="rnnscope-training", daemon=True)
+
+    # ---------------------------------------------------------------- GUI side
+    def start(self) -> None:
+        self.thread.start()
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def play(self) -> None:
+        self._until = None
+        self._set_playing(True)
+
+    def pause(self) -> None:
+        self._until = None
+        self._pending_steps = 0
+        self._set_playing(False)
+
+    def step(self, n: int = 1) -> None:
+        self._pending_steps += n
+        self._wake.set()
+
+    def run_until(self, step: int) -> None:
+        """Play until the trainer has done ``step`` steps, then pause."""
+        self._until = step
+        self._set_playing(True)
+
+    def set_speed(self, steps_per_s: float | None) -> None:
+        """None or 0: as fast as possible."""
+        self._interval = 1.0 / steps_per_s if steps_per_s else 0.0
+        self._wake.set()
+
+    def submit(self, fn: Callable[[TrainingWorker], Any], on_done: Any = None) -> None:
+        self._commands.append((fn, on_done))
+        self._wake.set()
+
+    def take_records(self) -> list[Any]:
+        with self._lock:
+            out, self._records = self._records, []
+        return out
+
+    def steps_per_second(self) -> float:
+        s = list(self._stamps)
+        if len(s) < 2 or time.monotonic() - s[-1] > 2.0:
+            return 0.0
+        return (len(s) - 1) / (s[-1] - s[0]) if s[-1] > s[0] else 0.0
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the step in progress, close the live session (commit) and end the thread."""
+        self._quit = True
+        self._playing = False
+        self._wake.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+
+    # ------------------------------------------------------------- worker side
+    def _set_playing(self, on: bool) -> None:
+        if on != self._playing:
+            self._playing = on
+            self._post("playing", on)
+        self._wake.set()
+
+    def _run(self) -> None:
+        next_at = 0.0
+        while not self._quit:
+            self._run_commands()
+            if self._quit:
+                break
+            want = self._playing or self._pending_steps > 0
+            if not want or self.live is None:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            now = time.monotonic()
+            if self._interval and now < next_at:
+                self._wake.wait(next_at - now)
+                self._wake.clear()
+                continue
+            next_at = max(now, next_at) + self._interval if self._interval else 0.0
+            self._one_step()
+        self._shutdown()
+
+    def _one_step(self) -> None:
+        self.busy = True
+        try:
+            rec = self.live.step()
+        except Exception as exc:
+            self._pending_steps = 0
+            self._until = None
+            self._set_playing(False)
+            self._post("error", exc)
+            return
+        finally:
+            self.busy = False
+        self._stamps.append(time.monotonic())
+        with self._lock:
+            self._records.append(rec)
+        if self._pending_steps > 0:
+            self._pending_steps -= 1
+        if self._until is not None and rec.step + 1 >= self._until:
+            self._until = None
+            self._set_playing(False)
+        if rec.nonfinite is not None and self.pause_on_nonfinite and self._playing:
+            self._set_playing(False)
+            self._post("nonfinite", rec)
+
+    def _run_commands(self) -> None:
+        while self._commands:
+            fn, on_done = self._commands.popleft()
+            self.busy = True
+            try:
+                result, exc = fn(self), None
+            except Exception as e:
+                result, exc = None, e
+                exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
+            finally:
+                self.busy = False
+            self._post("done", (on_done, result, exc))
+
+    def _shutdown(self) -> None:
+        self._commands.clear()
+        live, self.live = self.live, None
+        if live is not None:
+            try:
+                live.close()
+            except Exception as exc:
+                self._post("error", exc)
