@@ -134,7 +134,7 @@ def seeks(path: Path, settings: RecordSettings, n_stored: int, n_regen: int) -> 
     return out
 
 
-def overhead(settings: RecordSettings, block: int, repeats: int) -> tuple[float, float, float]:
+def overhead(settings: RecordSettings, block: int, repeats: int) -> tuple[float, float, float, float, float]:
     """(headless steps/s, recorded steps/s, median of the paired ratios recorded/headless).
 
     The two runs take turns in short blocks (order alternating) and each pair gives one
@@ -166,9 +166,11 @@ def overhead(settings: RecordSettings, block: int, repeats: int) -> tuple[float,
             else:
                 h.append(run_headless())
                 r.append(run_recorded())
+        steps = live.trainer.step_count
         live.close()  # everything recorded is committed (the writer kept up or closing waits)
+        submit, writer = live.submit_seconds / steps, live.recorder.cpu_seconds / steps
     ratios = [b / a for a, b in zip(h, r, strict=True)]
-    return statistics.median(h), statistics.median(r), statistics.median(ratios)
+    return statistics.median(h), statistics.median(r), statistics.median(ratios), submit, writer
 
 
 def fastest_step(blocks: int = 7, block: int = 20) -> tuple[float, float]:
@@ -236,7 +238,7 @@ def main() -> None:
     with Session.open(path) as s:
         stats = s.stats()
     t = seeks(path, settings, 30, args.regen_seeks)
-    h_rate, r_rate, ratio = overhead(settings, args.block, args.repeats)
+    h_rate, r_rate, ratio, submit_s, writer_s = overhead(settings, args.block, args.repeats)
     quiet, quiet_probe = fastest_step()
     # a cold regeneration = restore (~ms) + (replayed - 1) plain steps + 1 probed step
     projected = pct(t["replayed"], 0.95) * quiet + (quiet_probe - quiet)
@@ -295,6 +297,12 @@ def main() -> None:
             "RSS after warm-up / end",
             f"{rss0:.0f} / {rss1:.0f} MB (peak {rss_peak:.0f}) over {args.rss_steps} steps",
             "",
+        ),
+        (
+            "recording work per step",
+            f"{submit_s * 1e6:.0f} us on the training thread + {writer_s * 1e6:.0f} us writer CPU "
+            f"= {(submit_s + writer_s) / quiet * 100:.1f} % of the fastest step",
+            "(load-independent)",
         ),
         ("RSS growth", f"{rss1 - rss0:+.1f} MB  (small LSTM H16 T12 B8, {rss_rate} steps/s)", "bounded"),
     ]

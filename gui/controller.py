@@ -581,24 +581,26 @@ class RunController(QObject):
 
     # ================================================================ files
     def open(self, path: str | Path) -> None:
-        """Replay a session file (read-only until you train on)."""
+        """Replay a session file (read-only until you train on). The file is checked first:
+        a file that is not a readable session is refused and the current run goes on."""
         p = Path(path)
-        self.worker.pause()
-
-        def cmd(w: TrainingWorker) -> Any:
-            if w.live is not None:
-                w.live.close()
-                w.live = None
-
-        def done(_: Any, exc: BaseException | None) -> None:
-            if exc is not None:
-                self.error.emit(_describe(exc))
-            self.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
 
         def opened(reader: Session | None, exc: BaseException | None) -> None:
             if exc is not None or reader is None:
                 self.error.emit(_describe(exc) if exc else f"cannot open {p}")
                 return
+            self.worker.pause()
+            self.command(close_live, lambda _r, e: switch(reader, e))
+
+        def close_live(w: TrainingWorker) -> None:
+            if w.live is not None:
+                w.live.close()
+                w.live = None
+
+        def switch(reader: Session, exc: BaseException | None) -> None:
+            if exc is not None:
+                self.error.emit(_describe(exc))
+            self.worker.take_records()  # steps of the closed run still in flight
             old, self._reader = self._reader, reader
             if old is not None:
                 self._close_reader_later(old)
@@ -609,7 +611,7 @@ class RunController(QObject):
             b = reader.branch
             self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
 
-        self.command(cmd, done)
+        self.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
 
     def save_as(self, dest: str | Path, on_saved: Callable[[Path], None] | None = None) -> None:
         """Write the session to ``dest`` and go on recording there (an unsaved file is moved).

@@ -93,7 +93,7 @@ class Event:
     @property
     def label(self) -> str:
         if self.kind == "edit":
-            return f"{self.name}: {_fmt(self.old)} → {_fmt(self.new)}"
+            return f"{self.name} → {_fmt(self.new)}"
         return f"{self.kind} {self.name}"
 
 

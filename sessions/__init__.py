@@ -11,7 +11,7 @@ Qt-free: nothing here imports Qt, pyqtgraph or gui. Nothing is ever unpickled.
 from sessions.errors import RecordingError, SessionError
 from sessions.live import LiveSession
 from sessions.schema import FORMAT
-from sessions.session import Session
+from sessions.session import RegenerationMismatch, Session
 from sessions.summaries import PartSummaries, Summaries
 from sessions.timeline import Branch, TimelineEvent
 from sessions.writer import Recorder, RecordSettings
@@ -24,6 +24,7 @@ __all__ = [
     "RecordSettings",
     "Recorder",
     "RecordingError",
+    "RegenerationMismatch",
     "Session",
     "SessionError",
     "Summaries",

@@ -43,6 +43,7 @@ class LiveSession:
         self.session = session  # a reader over the same file (sees committed data)
         self.settings = settings
         self._bid = session.branch.id  # the branch being recorded (kept here: step() must be cheap)
+        self.submit_seconds = 0.0  # time step() spent handing records to the writer (benchmarks)
 
     # ---------------------------------------------------------------- building
     @classmethod
@@ -138,9 +139,11 @@ class LiveSession:
             rec = tr.step(probe=probe)
         # The step has happened: its record (and checkpoint) are queued even if writing fails
         # meanwhile (kept for retry()); the *next* step() raises, so training pauses there.
+        t0 = time.perf_counter()
         self.recorder.submit_step(self._bid, rec, store_frame=store, hold=True)
         if int(tr.step_count) % self.settings.checkpoint_every == 0:
             self.recorder.submit_checkpoint(self._bid, int(tr.step_count), tr.state_dict(), hold=True)
+        self.submit_seconds += time.perf_counter() - t0
         return rec
 
     def run(self, steps: int) -> StepRecord | None:

@@ -139,7 +139,7 @@ class Session:
             if b.id == branch or b.name == branch:
                 return b.id
         names = ", ".join(f"{b.id}:{b.name}" for b in found.values())
-        raise KeyError(f"{self.path}: no branch {branch!r} (branches: {names})")
+        raise SessionError(self.path, f"has no branch {branch!r} (branches: {names})")
 
     @property
     def branch(self) -> Branch:

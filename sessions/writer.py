@@ -38,7 +38,7 @@ from sessions.errors import RecordingError
 from sessions.record_codec import SUMMARY_COLUMNS
 from sessions.timeline import Branch
 
-POLL = 0.05  # seconds between writer wake-ups when nothing asks for one
+POLL = 0.25  # seconds between writer wake-ups when nothing asks for one (flush/close wake it at once)
 
 _INSERT_STEP = (
     f"INSERT OR REPLACE INTO steps(branch, {', '.join(SUMMARY_COLUMNS)}) "
@@ -100,6 +100,7 @@ class Recorder:
         self._committed: dict[int, int] = {}  # branch -> highest committed step
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self.cpu_seconds = 0.0  # CPU time the writer thread has used (benchmarks)
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"rnnscope-writer {path.name}", daemon=True)
         self._thread.start()
@@ -258,6 +259,7 @@ class Recorder:
                     batch = self._commit(batch)
             if batch and time.monotonic() >= deadline:
                 batch = self._commit(batch)
+            self.cpu_seconds = time.thread_time()  # this thread's CPU time so far
 
     def _write(self, item: tuple[Any, ...]) -> None:
         conn, kind = self._conn, item[0]

@@ -87,7 +87,7 @@ class GradientFlowPanel(Panel):
         p.hideButtons()
         self.heat_x = StepAxisRange(self.heat.plot.vb)
         self.curve_x = StableRange(p.vb, "x", from_zero=True)
-        self.curve_y = StableRange(p.vb, "y", log=True)
+        self.curve_y = StableRange(p.vb, "y", log=True, axis_item=p.getAxis("left"))
         self.t_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
         p.addItem(self.t_line)
         self._bounds: list[pg.InfiniteLine] = []

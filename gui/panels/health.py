@@ -108,7 +108,7 @@ class HealthPanel(Panel):
         self.y_ranges = {
             "loss": StableRange(self.loss_plot.vb, "y"),
             "metric": StableRange(self.metric_plot.vb, "y"),
-            "norm": StableRange(self.norm_plot.vb, "y", log=True),
+            "norm": StableRange(self.norm_plot.vb, "y", log=True, axis_item=self.norm_plot.getAxis("left")),
             "lr": StableRange(self.lr_plot.vb, "y", from_zero=True),
             "sv_x": StableRange(self.sv_plot.vb, "x", from_zero=True),
             "sv": StableRange(self.sv_plot.vb, "y", from_zero=True),
@@ -193,10 +193,10 @@ class HealthPanel(Panel):
                     pen=pg.mkPen(colormaps.EDIT, style=Qt.PenStyle.DashLine),
                     label=ev.label if p is self.loss_plot else None,
                     labelOpts={
-                        "position": 0.9,
+                        "position": 0.96,
                         "color": colormaps.EDIT,
-                        "rotateAxis": (1, 0),
                         "anchors": [(0, 0), (0, 0)],
+                        "fill": (22, 24, 29, 200),
                     },
                 )
                 p.addItem(line)

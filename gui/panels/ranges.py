@@ -27,8 +27,17 @@ def nice_ceil(x: float, mantissas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)) ->
 class StableRange:
     """Manages one axis of a ViewBox (x or y). ``log``: the axis is in log10 mode."""
 
-    def __init__(self, vb: pg.ViewBox, axis: str, *, log: bool = False, from_zero: bool = False) -> None:
+    def __init__(
+        self,
+        vb: pg.ViewBox,
+        axis: str,
+        *,
+        log: bool = False,
+        from_zero: bool = False,
+        axis_item: pg.AxisItem | None = None,
+    ) -> None:
         self.vb = vb
+        self.axis_item = axis_item  # log axes: gets decade ticks when the range changes
         self.axis = axis
         self.log = log
         self.from_zero = from_zero
@@ -50,9 +59,9 @@ class StableRange:
             lo, hi = float(a.min()), float(a.max())
         else:
             lo = float(data)
-        if self.log:  # work in log10 units, as the log-mode view does
+        if self.log:  # whole decades, in log10 units as the log-mode view uses
             lo, hi = math.log10(lo), math.log10(hi)
-            step = max(0.05, nice_ceil((hi - lo) / 4))
+            step = 1.0
         else:
             if self.from_zero:
                 lo = min(lo, 0.0)
@@ -70,10 +79,27 @@ class StableRange:
         new_hi += step if cur is not None and hi > cur[1] else 0.0
         lo, hi = new_lo, new_hi if new_hi > new_lo else new_lo + step
         self.range = (lo, hi)
+        if self.log and self.axis_item is not None:
+            decade_ticks(self.axis_item, lo, hi)
         if self.axis == "x":
             self.vb.setXRange(lo, hi, padding=0.02)
         else:
             self.vb.setYRange(lo, hi, padding=0.02)
+
+
+def _decade_text(k: int) -> str:
+    return f"{10.0**k:g}" if -3 <= k <= 4 else f"1e{k}"
+
+
+def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
+    """Log axis ticks for [lo, hi] (log10 units): labelled decades, unlabelled 2..9 x 10^k.
+    (pyqtgraph labels every minor tick when the range spans fewer than ~3 decades.)"""
+    k0, k1 = math.floor(lo), math.ceil(hi)
+    major = [(float(k), _decade_text(k)) for k in range(k0, k1 + 1) if lo - 1e-9 <= k <= hi + 1e-9]
+    minor = [
+        (k + math.log10(m), "") for k in range(k0, k1) for m in range(2, 10) if lo <= k + math.log10(m) <= hi
+    ]
+    axis.setTicks([major, minor])
 
 
 class StepAxisRange(StableRange):

@@ -106,18 +106,24 @@ class SamplePanel(Panel):
             ]
 
         seq2seq = task.kind == "seq2seq"
+        # Seq2Seq: the timestep axis is the encoder's steps, then the decoder's
+        slices = rec.part_slices
+        dec = slices["decoder"].start if seq2seq and "decoder" in slices else 0
         rows = [
             TokenRow("source" if seq2seq else "input", task.input_tokens(ids_in)),
             TokenRow(
                 "reference" if seq2seq else "target",
                 task.output_tokens(target),
                 [PLAIN if m else MUTED for m in mask],
+                dec,
             ),
-            TokenRow("teacher-forced" if seq2seq else "prediction", task.output_tokens(pred), marks(pred)),
+            TokenRow(
+                "teacher-forced" if seq2seq else "prediction", task.output_tokens(pred), marks(pred), dec
+            ),
         ]
         if seq2seq and p.free_running is not None:
             free = [int(i) for i in np.asarray(p.free_running).reshape(-1)]
-            rows.append(TokenRow("free-running", task.output_tokens(free), marks(free)))
+            rows.append(TokenRow("free-running", task.output_tokens(free), marks(free), dec))
         self.grid.set_rows(rows, self.cursor.t)
         right = sum(1 for o, y, m in zip(pred, target, mask, strict=False) if m and o == y)
         return f" · {right}/{sum(mask)} counted positions right"

@@ -22,6 +22,9 @@ class TokenRow:
     label: str
     tokens: list[str]
     colours: list[str] | None = None  # one per token (None: plain text colour)
+    offset: int = (
+        0  # the row's column c is timestep offset + c (Seq2Seq: decoder rows start after the source)
+    )
 
 
 class TokenGrid(QWidget):
@@ -73,8 +76,10 @@ class TokenGrid(QWidget):
         visible = event.rect()  # only the columns in view (the grid sits in a scroll area)
         first = max(0, (visible.left() - x0) // w)
         last = min(n, (visible.right() - x0) // w + 1)
-        if 0 <= self.cursor < n:
-            p.fillRect(QRect(x0 + self.cursor * w, 0, w, h * (len(self.rows) + 1)), QColor(CURSOR_BG))
+        for i, row in enumerate(self.rows):  # the timestep cursor, in each row's own time
+            col = self.cursor - row.offset
+            if 0 <= col < len(row.tokens):
+                p.fillRect(QRect(x0 + col * w, h * (i + 1), w, h), QColor(CURSOR_BG))
         centre = Qt.AlignmentFlag.AlignCenter
         p.setPen(QColor(HEADER))
         p.drawText(QRect(4, 0, x0, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "t")

@@ -243,3 +243,34 @@ def test_other_cells_and_seq2seq_draw(window, qtbot):
         assert set(window.panels["gates"].maps) == gates
         assert window.panels["gates"].maps[next(iter(gates))].data is not None
         assert window.panels["gradient_flow"].heat.data is not None
+
+
+def test_opening_a_file_that_is_not_a_session_is_refused(window, qtbot, tmp_path):
+    c = window.controller
+    run_steps(qtbot, window, 2)
+    bogus = tmp_path / "notes.rnnscope"
+    bogus.write_text("not a session")
+    c.open(bogus)
+    qtbot.waitUntil(lambda: bool(window.errors), timeout=T)
+    assert "notes.rnnscope" in window.errors[-1]
+    assert bogus.read_text() == "not a session"  # never written
+    assert c.mode == "live"  # the current run goes on
+    c.step()
+    qtbot.waitUntil(lambda: c.steps == 3, timeout=T)
+
+
+def test_layer_selector_shows_the_chosen_layer(window, qtbot):
+    c = window.controller
+    cfg = TrainConfig(
+        model="lstm", task="copy", hidden_size=8, layers=2, seq_len=10, delay=3, batch_size=4, device="cpu"
+    )
+    c.new_run(cfg)
+    qtbot.waitUntil(lambda: c.config == cfg and not c.busy_text, timeout=T)
+    run_steps(qtbot, window, 1)
+    qtbot.waitUntil(lambda: c.record is not None, timeout=T)
+    gates = window.panels["gates"]
+    assert gates.layer.count() == 2
+    gates.layer.setCurrentIndex(1)
+    np.testing.assert_array_equal(gates.maps["o"].data, c.record.gates["o"][1].T)
+    window.cursor.set(4)
+    assert window.panels["states"].maps["h"].cursor_line.value() == 4.5

@@ -113,3 +113,19 @@ def test_truncated_pack_is_refused() -> None:
         blobs.unpack(data[:-5])
     with pytest.raises(BlobError, match="trailing"):
         blobs.unpack(data + b"x")
+
+
+def test_fast_uncompressed_pack_is_byte_identical_to_the_documented_layout() -> None:
+    arrays = {
+        "rnn/h_grad_norm": np.arange(6, dtype=np.float32).reshape(1, 6),
+        "scalar": np.float64(2.5) * np.ones(()),
+        "empty": np.zeros((0, 3), np.int16),
+        "strided": np.arange(10, dtype=">i4")[::3],
+    }
+    expected = [blobs.PACK_MAGIC, struct.pack("<I", len(arrays))]
+    for name, arr in arrays.items():
+        blob = blobs.encode(arr)
+        expected += [struct.pack("<H", len(name)), name.encode(), struct.pack("<Q", len(blob)), blob]
+    for _ in range(2):  # the second call uses the cached header bytes
+        assert blobs.pack(arrays) == b"".join(expected)
+    assert blobs.pack({}) == blobs.PACK_MAGIC + struct.pack("<I", 0)

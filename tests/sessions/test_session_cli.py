@@ -75,6 +75,8 @@ def test_export_refuses_bad_step_format_and_file(
     path, _ = recorded  # (in its own folder)
     with pytest.raises(SessionError, match=r"has no step 30 on branch 'main' \(steps 0\.\.29\)"):
         export_step(path, 30, "npz", tmp_path / "x.npz")
+    with pytest.raises(SessionError, match=r"has no branch 'nope' \(branches: 0:main\)"):
+        export_step(path, 1, "npz", tmp_path / "x.npz", branch="nope")
     with pytest.raises(ValueError, match="format must be one of npz, csv"):
         export_step(path, 1, "xlsx", tmp_path / "x.xlsx")
     bad = tmp_path / "bad.rnnscope"
