@@ -376,7 +376,7 @@ class MainWindow(QMainWindow):
         self.redraw_costs.append(cost)
         self.redraw_cpu.append(time.thread_time() - self._redraw_cpu0)
         del self.redraw_costs[:-1000], self.redraw_cpu[:-1000]
-        self._next_redraw = self._redraw_started + max(REDRAW_MS / 1000, 5 * cost)
+        self._next_redraw = self._redraw_started + max(REDRAW_MS / 1000, min(5 * cost, 1.0))
 
     def _on_seek(self, step: int) -> None:
         self.controller.seek(step)

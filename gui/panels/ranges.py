@@ -95,7 +95,12 @@ def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
     """Log axis ticks for [lo, hi] (log10 units): labelled decades, unlabelled 2..9 x 10^k.
     (pyqtgraph labels every minor tick when the range spans fewer than ~3 decades.)"""
     k0, k1 = math.floor(lo), math.ceil(hi)
-    major = [(float(k), _decade_text(k)) for k in range(k0, k1 + 1) if lo - 1e-9 <= k <= hi + 1e-9]
+    every = max(1, math.ceil((k1 - k0) / 5))  # at most ~6 labels
+    major = [
+        (float(k), _decade_text(k) if k % every == 0 else "")
+        for k in range(k0, k1 + 1)
+        if lo - 1e-9 <= k <= hi + 1e-9
+    ]
     minor = [
         (k + math.log10(m), "") for k in range(k0, k1) for m in range(2, 10) if lo <= k + math.log10(m) <= hi
     ]

@@ -31,10 +31,11 @@ def test_play_runs_steps_and_pause_stops_them(window, qtbot):
     assert c.playing and window.actions_by_name["play"].text().endswith("Pause")
     window.actions_by_name["play"].trigger()
     qtbot.waitUntil(lambda: not c.playing and not c.worker.busy, timeout=T)
-    qtbot.wait(300)  # let the redraw timer take the last step
+    trained = c.worker.live.trainer.step_count
+    qtbot.waitUntil(lambda: c.steps == trained, timeout=T)  # the redraw timer took the last step
     n = c.steps
     qtbot.wait(500)
-    assert c.steps == n
+    assert c.steps == n == c.worker.live.trainer.step_count
     # the views show the newest step
     assert c.record.step == n - 1
     gates = window.panels["gates"]
@@ -146,6 +147,10 @@ def test_structural_change_starts_a_new_run_in_the_same_session(window, qtbot):
     assert c.record.hidden.shape[2] == 12 and set(c.record.gates) == {"r", "z", "n"}
     assert c.path == path and len(c.branches()) == 2
     assert set(window.panels["gates"].maps) == {"r", "z", "n"}
+    c.worker.live.flush()
+    with Session.open(path) as s:  # each run's steps are recorded on its own branch
+        lengths = {b.name: s.length(b.id) for b in s.branches()}
+    assert sorted(lengths.values()) == [1, 3], lengths
 
 
 def test_save_as_then_open_round_trips(window, qtbot, tmp_path):
