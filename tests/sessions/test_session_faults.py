@@ -79,27 +79,31 @@ def test_kill_9_mid_run_keeps_every_committed_step(tmp_path: Path) -> None:
 
 
 def test_concurrent_reader_sees_the_file_grow(tmp_path: Path) -> None:
+    # The writer runs until stopped, so a loaded machine cannot let it finish before the
+    # reader has watched it grow (a fixed 150-step run did, and made this test flaky).
     path = tmp_path / "growing.rnnscope"
-    proc = _start_recorder(path, 150, 0.05)
+    proc = _start_recorder(path, 100_000, 0.05)
+    lengths: list[int] = []
     try:
         _wait_for(proc, 5)
-        lengths = []
+        deadline = time.monotonic() + 60
         with Session.open(path) as s:
-            while proc.poll() is None or len(lengths) < 2:
+            while time.monotonic() < deadline and proc.poll() is None:
                 n = len(s)
                 lengths.append(n)
                 if n:
                     assert s.summary(n - 1).step == n - 1  # the newest committed step decodes
                     assert len(s.summaries(0, n)) == n and len(s.summaries()) >= n  # it may grow meanwhile
-                time.sleep(0.05)
-                if len(lengths) > 400:
+                if len(set(lengths)) >= 3:
                     break
+                time.sleep(0.05)
     finally:
-        _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+        proc.kill()
+        proc.communicate(timeout=120)
+    assert len(set(lengths)) >= 3, f"the reader never saw the file grow: {lengths[:5]}..."
     assert lengths == sorted(lengths) and lengths[0] < lengths[-1]
     with Session.open(path) as s:
-        assert len(s) == 150
+        assert len(s) >= lengths[-1] and s.integrity_check() == "ok"
 
 
 def _record_until_error(live: LiveSession, limit: int = 5000) -> list[Any]:
