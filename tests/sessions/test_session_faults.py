@@ -120,7 +120,11 @@ def test_full_disk_pauses_training_and_keeps_what_was_saved(tmp_path: Path) -> N
     path = tmp_path / "full.rnnscope"
     settings = RecordSettings(checkpoint_every=10, frame_every=1, commit_interval=0.05, max_bytes=150_000)
     live = LiveSession.create(path, Trainer(tiny_config()), settings=settings)
-    recs = _record_until_error(live)
+    # Commit a few steps first: on a loaded machine the writer can otherwise fall behind
+    # and meet the full disk with its very first batch, leaving nothing to check.
+    recs = [live.step() for _ in range(3)]
+    live.flush()
+    recs += _record_until_error(live)
     msg = live.error_message  # type: ignore[attr-defined]
     assert str(path) in msg and "disk is full" in msg and "retry()" in msg
     assert not live.healthy
