@@ -34,7 +34,11 @@ from torch.autograd.function import FunctionCtx
 
 @dataclass
 class Capture:
-    """What one layer's forward and backward leave behind (all time-major)."""
+    """What one layer's forward and backward leave behind (all time-major).
+
+    It holds detached views of the layer's outputs, never the outputs themselves: the
+    autograd node keeps the Capture, so holding an output (whose grad_fn is that node)
+    would make a reference cycle that leaks every step's activations until gc runs."""
 
     act: Tensor | None = None  # (T, B, G*H) gate activations (RNN: None; h is the only activation)
     h: Tensor | None = None  # (T, B, H)
@@ -72,7 +76,7 @@ class RNNRecurrence(torch.autograd.Function):
             h = torch.tanh(p, out=hs[t])
         ctx.save_for_backward(hs, h0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
-        cap.h, cap.h0 = hs, h0
+        cap.h, cap.h0 = hs.detach(), h0  # detached: cap must not hold the output (see Capture)
         return hs
 
     @staticmethod
@@ -132,7 +136,7 @@ class LSTMRecurrence(torch.autograd.Function):
             h = torch.mul(o, torch.tanh(c, out=tc_out), out=h_out)
         ctx.save_for_backward(act, cs, tcs, hs, h0, c0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
-        cap.act, cap.h, cap.c, cap.tanh_c, cap.h0, cap.c0 = act, hs, cs, tcs, h0, c0
+        cap.act, cap.h, cap.c, cap.tanh_c, cap.h0, cap.c0 = act, hs.detach(), cs.detach(), tcs, h0, c0
         return hs, cs
 
     @staticmethod
@@ -209,7 +213,7 @@ class GRURecurrence(torch.autograd.Function):
             h = hn
         ctx.save_for_backward(act, hp, hs, h0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
-        cap.act, cap.hp, cap.h, cap.h0 = act, hp, hs, h0
+        cap.act, cap.hp, cap.h, cap.h0 = act, hp, hs.detach(), h0
         return hs
 
     @staticmethod

@@ -94,6 +94,7 @@ class HealthPanel(Panel):
 
         for p in (self.metric_plot, self.norm_plot, self.lr_plot):
             p.setXLink(self.loss_plot)
+            p.vb.disableAutoRange(axis=pg.ViewBox.XAxis)  # the loss plot's x range rules
         for p in (
             self.loss_plot,
             self.metric_plot,

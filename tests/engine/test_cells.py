@@ -401,3 +401,30 @@ def test_edge_shapes_and_non_contiguous_gradients(cell: str, t_len: int, batch: 
             torch.testing.assert_close(
                 caps[layer].dc, torch.stack([c.grad for c in rcs[layer]]), rtol=1e-12, atol=1e-12
             )
+
+
+# --- memory: nothing may outlive a step without the cycle collector ---------------------------------
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_step_frees_its_activations_without_gc(cell: str) -> None:
+    """A Capture kept by the autograd node must not hold the node's own output: that cycle
+    kept every step's activations alive until a gc pass (4.7 MB/step at LSTM B32 T50 H64)."""
+    import gc
+    import weakref
+
+    stack = RecurrentStack(cell, 3, 5, layers=2)
+    gc.collect()
+    gc.disable()
+    try:
+        captures = [Capture(), Capture()]
+        out = stack(rand(6, 2, 3, dtype=torch.float32, seed=1), captures=captures)[0]
+        out.square().sum().backward()
+        ref = weakref.ref(out)
+        held = [weakref.ref(c.h) for c in captures if c.h is not None]
+        assert len(held) == 2
+        del out, captures
+        assert ref() is None, "the layer output is kept alive by a reference cycle"
+        assert all(r() is None for r in held), "a capture outlives its step"
+    finally:
+        gc.enable()

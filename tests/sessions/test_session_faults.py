@@ -191,7 +191,7 @@ for fn in (lambda: LiveSession.resume({str(ro / "run.rnnscope")!r}),
     (tmp_path / "check.py").write_text(script)
     cmd = f"mount --bind {ro} {ro} && mount -o remount,ro,bind {ro} && exec {sys.executable} {tmp_path / 'check.py'}"
     out = subprocess.run(["unshare", "-rm", "sh", "-c", cmd], capture_output=True, text=True, timeout=120)
-    if "mount:" in out.stderr and out.returncode:
+    if out.returncode and not out.stdout:  # no user/mount namespaces here (containers, CI)
         pytest.skip(f"cannot make a read-only mount here: {out.stderr.strip()}")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
