@@ -827,7 +827,9 @@ def test_steps_leave_no_cyclic_garbage(model: str, task: str) -> None:
     once grew to 14 GB this way)."""
     import gc
 
-    cfg = TrainConfig(model=model, task=task, seq_len=6, delay=2, batch_size=4, hidden_size=8, layers=2, dropout=0.1)
+    cfg = TrainConfig(
+        model=model, task=task, seq_len=6, delay=2, batch_size=4, hidden_size=8, layers=2, dropout=0.1
+    )
     tr = Trainer(cfg)
     tr.step(probe=True)  # warm-up: first calls may build caches
     gc.collect()
