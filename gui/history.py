@@ -229,12 +229,20 @@ class History:
         full = (n // b) * b
         if done.shape[0] * b < full:
             fresh = self._rows(blocks, layer, done.shape[0] * b, full)
-            done = np.concatenate([done, _bin_mean(fresh, b)], axis=0)
+            done = np.concatenate([done, bin_mean(fresh, b)], axis=0)
             cache[1] = done
         if full < n:
-            partial = _bin_mean(self._rows(blocks, layer, full, n), n - full)
+            partial = bin_mean(self._rows(blocks, layer, full, n), n - full)
             done = np.concatenate([done, partial], axis=0)
         return np.ascontiguousarray(done.T), b
+
+    def log10_h_grad_rows(self, layer: int, stop: int | None = None) -> np.ndarray:
+        """(N, T_total) log10 ||dL/dh_t|| of steps [0, stop), one row per step (no binning)."""
+        n = len(self) if stop is None else max(0, min(stop, len(self)))
+        blocks = [self.log_h[p] for p in self.parts if p in self.log_h]
+        if not blocks:
+            return np.zeros((n, 0), np.float32)
+        return self._rows(blocks, layer, 0, n)
 
     @staticmethod
     def _rows(blocks: list[Buffer], layer: int, lo: int, hi: int) -> np.ndarray:
@@ -242,7 +250,7 @@ class History:
         return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
 
 
-def _bin_mean(rows: np.ndarray, b: int) -> np.ndarray:
+def bin_mean(rows: np.ndarray, b: int) -> np.ndarray:
     """Mean over consecutive groups of ``b`` rows, ignoring NaN (all-NaN bins stay NaN)."""
     grouped = rows.reshape(-1, b, rows.shape[1])
     finite = np.isfinite(grouped)

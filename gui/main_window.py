@@ -17,6 +17,8 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from gui import export, settings
+from gui.compare import CompareSource, CompareWindow
+from gui.compare.dialog import CompareDialog
 from gui.controller import RunController
 from gui.cursor import TimeCursor
 from gui.demos import DEMOS, Demo
@@ -45,6 +47,7 @@ class MainWindow(QMainWindow):
         self.resize(1600, 1000)
         self.setDockNestingEnabled(True)
         self.actions_by_name: dict[str, QAction] = {}
+        self.compare_windows: list[CompareWindow] = []
         self._make_actions()
 
         c = self.controller
@@ -189,6 +192,7 @@ class MainWindow(QMainWindow):
         a("export_csv", "Shown step as CSV…", lambda: self.export_data_dialog("csv"))
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("reset_layout", "Reset layout", self.reset_layout)
+        a("compare", "&Compare runs…", self.compare_dialog, "Ctrl+K", "two branches or files side by side")
         nan = a("pause_nan", "Pause on NaN/Inf", self._on_pause_nan)
         nan.setCheckable(True)
         nan.setChecked(True)
@@ -227,6 +231,7 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addAction(self.transport_bar.toggleViewAction())
         view.addSeparator()
+        view.addAction(act["compare"])
         view.addAction(act["reset_layout"])
 
     def _fill_recent(self) -> None:
@@ -337,6 +342,21 @@ class MainWindow(QMainWindow):
             lambda: writer(rec, target), done, busy=f"exporting step {rec.step} as {fmt.upper()}"
         )
 
+    def compare_dialog(self) -> None:
+        c = self.controller
+        dialog = CompareDialog(c.path, c.branch_id if c.path is not None else None, self)
+        if dialog.exec() and (pair := dialog.sources()) is not None:
+            self.open_compare(*pair)
+
+    def open_compare(self, a: CompareSource, b: CompareSource, panel: str = "gradient_flow") -> CompareWindow:
+        """A compare window for two runs (see gui.compare.CompareSource); closed with this window."""
+        win = CompareWindow(a, b, self, panel=panel)
+        win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.compare_windows.append(win)
+        win.closed.connect(lambda: self.compare_windows.remove(win) if win in self.compare_windows else None)
+        win.show()
+        return win
+
     # ================================================================ dialogs
     def confirm(self, text: str) -> bool:
         if not self.interactive:
@@ -407,6 +427,8 @@ class MainWindow(QMainWindow):
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:
         self.timer.stop()
+        for win in list(self.compare_windows):
+            win.close()
         settings.save_layout(self.saveGeometry(), self.saveState())
         self.controller.close()
         super().closeEvent(event)

@@ -243,6 +243,18 @@ class HeatmapPlot:
         self.data: np.ndarray | None = None
         self._shape: tuple[int, ...] = ()
         self._rect: tuple[float, float, float, float] | None = None
+        self.own_levels = levels  # what the panel asked for (``levels`` may be a shared scale's)
+        # a shared scale (gui.compare.scales.SharedScale) gives several heatmaps one colour scale
+        self.scale: Any = None
+        if interactive_bar:
+            self.bar.sigLevelsChangeFinished.connect(self._on_bar_dragged)
+
+    def _on_bar_dragged(self, bar: Any) -> None:
+        """The user dragged the colour bar: keep that range for the next frames too."""
+        levels = tuple(float(v) for v in bar.levels())
+        self.own_levels = self.levels = levels  # type: ignore[assignment]
+        if self.scale is not None:
+            self.scale.dragged(self, levels)
 
     def set_data(
         self,
@@ -258,6 +270,10 @@ class HeatmapPlot:
             self.image.clear()
             return
         self.data = data
+        if levels is not None:
+            self.own_levels = levels
+        if self.scale is not None:
+            levels = self.scale.request(self, self.own_levels)
         if levels is not None and levels != self.levels:
             self.levels = levels
             self.bar.setLevels(values=levels)
@@ -269,6 +285,14 @@ class HeatmapPlot:
             self.image.setRect(r)
             if fit_view:
                 self.plot.vb.setRange(rect=r, padding=0)
+
+    def show_levels(self, levels: tuple[float, float]) -> None:
+        """Show the image with ``levels`` (a shared scale's) without changing what the panel asked for."""
+        if levels != self.levels:
+            self.levels = levels
+            self.bar.setLevels(values=levels)
+            if self.data is not None:
+                self.image.setLevels(levels)
 
     def set_boundaries(self, xs: list[float]) -> None:
         set_lines(self.plot, self._bounds, xs, angle=90)
