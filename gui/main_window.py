@@ -25,6 +25,7 @@ from gui.demos import DEMOS, Demo
 from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
 from gui.params import ParamsPanel
 from gui.status import StatusBar
+from gui.teaching_export import TeachingExport
 from gui.transport import TransportBar
 
 REDRAW_MS = 33
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.actions_by_name: dict[str, QAction] = {}
         self.compare_windows: list[CompareWindow] = []
+        self.teaching = TeachingExport(self)
         self._make_actions()
 
         c = self.controller
@@ -187,7 +189,7 @@ class MainWindow(QMainWindow):
         a("new", "&New run", self.new_run, QKeySequence.StandardKey.New)
         a("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         a("save_as", "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
-        a("export_png", "Window as PNG…", lambda: self.export_png_dialog(self))
+        a("export_png", "Window as PNG…", lambda: self.teaching.png_dialog(self))
         a("export_npz", "Shown step as NPZ…", lambda: self.export_data_dialog("npz"))
         a("export_csv", "Shown step as CSV…", lambda: self.export_data_dialog("csv"))
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -216,9 +218,10 @@ class MainWindow(QMainWindow):
         panels = exp.addMenu("Panel as PNG")
         for name, dock in self.docks.items():
             pa = panels.addAction(dock.windowTitle() + "…")
-            pa.triggered.connect(lambda _=False, n=name: self.export_png_dialog(self.panels[n]))
+            pa.triggered.connect(lambda _=False, n=name: self.teaching.png_dialog(self.panels[n]))
         exp.addAction(act["export_npz"])
         exp.addAction(act["export_csv"])
+        self.teaching.add_to_menu(exp)
         file_menu.addSeparator()
         file_menu.addAction(act["quit"])
         run = m.addMenu("&Run")
@@ -294,15 +297,8 @@ class MainWindow(QMainWindow):
                 path += ".rnnscope"
             self.controller.save_as(path)
 
-    def export_png_dialog(self, widget: QWidget) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export PNG", str(Path.home() / "rnnscope.png"), "PNG image (*.png)"
-        )
-        if path:
-            self.export_png(widget, path)
-
-    def export_png(self, widget: QWidget, path: str | Path) -> bool:
-        ok = export.save_png(widget, path)
+    def export_png(self, widget: QWidget, path: str | Path, size: tuple[int, int] | None = None) -> bool:
+        ok = export.save_png(widget, path, size)
         if ok:
             self.status.showMessage(f"wrote {path}", 5000)
         else:
@@ -427,6 +423,7 @@ class MainWindow(QMainWindow):
     # ================================================================ closing
     def closeEvent(self, event: QCloseEvent) -> None:
         self.timer.stop()
+        self.teaching.cancel_all()
         for win in list(self.compare_windows):
             win.close()
         settings.save_layout(self.saveGeometry(), self.saveState())
