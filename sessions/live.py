@@ -4,6 +4,8 @@
     rec = live.step()                 # one optimizer step, recorded (returns the StepRecord)
     live.set_param("lr", 3e-4)        # a live edit, on the timeline, replayed with the run
     tr = live.rewind(120)             # trainer at step 120; a new branch continues from there
+    live.new_run(config, "LSTM")      # another run (step 0) in the same file, a new root branch
+    live.add_event("breakpoint", name, payload)   # a note on the timeline (replay ignores it)
     live.close()                      # commits and leaves one self-contained file
 
 Checkpoints are written every ``settings.checkpoint_every`` steps and full frames every
@@ -169,6 +171,23 @@ class LiveSession:
         self.recorder.submit_event(self._bid, k, "edit", name, old, new)
         return edit
 
+    def add_event(self, kind: str, name: str, value: Any, *, step: int | None = None) -> int:
+        """A note on the recorded branch's timeline at ``step`` (default: the current step),
+        e.g. a breakpoint hit; ``value`` is stored as JSON. Replay ignores such events; the
+        kinds with a meaning for replay (edit, branch, fork) are refused. Returns its id."""
+        if kind in ("edit", "branch", "fork") or not kind:
+            raise ValueError(f"event kind {kind!r} is reserved (use set_param / rewind / new_run)")
+        if self.recorder.error is not None:
+            raise self.recorder.error
+        k = int(self.trainer.step_count) if step is None else int(step)
+        return self.recorder.submit_event(self._bid, k, kind, name, None, value)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON) under ``key`` in the file's meta table (one value per file)."""
+        if key in ("app", "format", "created", "settings", "head"):
+            raise ValueError(f"meta key {key!r} is reserved")
+        self.recorder.submit_meta(key, value)
+
     def flush(self) -> None:
         """Wait until everything recorded so far is in the file."""
         self.recorder.flush()
@@ -235,3 +254,39 @@ class LiveSession:
         self._bid = new_id
         self.trainer = trainer
         return trainer
+
+    def new_run(self, run: Any, name: str | None = None, *, switch: bool = True) -> Branch:
+        """Start another run in this file: a new root branch at step 0 for ``run`` (a Trainer,
+        or a TrainConfig to build one), named ``name`` (default ``run-<id>``; ValueError when
+        taken). With ``switch`` (default) it becomes the recorded branch and ``self.trainer``;
+        otherwise it waits at step 0 (its checkpoint is stored) for ``rewind(0, branch=...)``
+        or ``LiveSession.resume(path, branch=...)``. Used for structural changes (another cell,
+        size, task) and for a demo's further runs."""
+        if self.recorder.error is not None:
+            raise self.recorder.error
+        trainer = run
+        if not hasattr(run, "state_dict"):
+            from engine.trainer import Trainer
+
+            trainer = Trainer(run)
+        if int(trainer.step_count) != 0:
+            raise ValueError(f"a new run starts at step 0; this trainer is at step {trainer.step_count}")
+        self.flush()
+        branches = {b.id: b for b in self.session.branches()}
+        new_id = max(branches) + 1
+        if name is None:
+            name = f"run-{new_id}"
+        if name in {b.name for b in branches.values()}:
+            raise ValueError(f"a branch named {name!r} exists already")
+        root = Branch(new_id, name, None, 0, time.time(), trainer.config.to_dict())
+        rec = self.recorder
+        rec.submit_branch(root)
+        rec.submit_checkpoint(new_id, 0, trainer.state_dict())
+        if switch:
+            rec.submit_meta("head", new_id)
+        rec.flush()
+        if switch:
+            self.session.checkout(new_id)
+            self._bid = new_id
+            self.trainer = trainer
+        return root

@@ -26,7 +26,7 @@ from typing import Any
 from engine.record import StepRecord
 from sessions import tree
 from sessions.errors import BlobError, SessionError
-from sessions.timeline import Branch, TimelineEvent, owner, same_history
+from sessions.timeline import Branch, TimelineEvent, owner, root, same_history
 
 TrainerFactory = Callable[[Any], Any]  # state_dict -> a Trainer
 
@@ -90,6 +90,8 @@ class Replayer:
     ) -> bool:
         if c > k or not same_history(branches, b, target, c):
             return False
+        if c == 0 and root(branches, b) != root(branches, target):
+            return False  # another run of the file (its own root): nothing in common, even at step 0
         if not applied:
             return True
         if c == k and not include_k:

@@ -3,7 +3,8 @@
 Format 1 (``PRAGMA user_version = 1``; meta ``app = rnnscope``, ``format = 1``)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)          app, format, created, settings (JSON),
-                                                    head (branch id a reader starts on)
+                                                    head (branch id a reader starts on),
+                                                    breakpoints, demo (JSON; optional)
     branches(id, name UNIQUE, parent, fork_step, created, config JSON)
         a branch owns its steps >= fork_step; earlier steps are its parent's
     steps(branch, step, loss, metric, grad_norm, grad_norm_clipped, lr, clip_threshold,
@@ -15,7 +16,8 @@ Format 1 (``PRAGMA user_version = 1``; meta ``app = rnnscope``, ``format = 1``):
         is the last event id already applied in that state
     events(id, branch, step, kind, name, old JSON, new JSON, time)
         kind: edit (a live parameter change effective from ``step``), branch (a new branch
-        was forked here), fork (this branch starts here)
+        was forked here), fork (this branch starts here), or a note that replay ignores
+        (``breakpoint``: a hit, ``new`` = Hit.to_dict(); see sessions.breakpoints)
 
 Floats in REAL columns: NULL stands for NaN (SQLite cannot hold NaN) and for a missing
 clip threshold. Arrays are ``sessions.blobs`` packs. Nothing is ever pickled.

@@ -320,6 +320,17 @@ class Session:
             return cfg
 
     # -------------------------------------------------------------------- info
+    def meta_value(self, key: str) -> Any:
+        """The JSON value stored under ``key`` in the file's meta table, read now (None when absent)."""
+        with self._reading():
+            row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            raise SessionError(self.path, f"meta {key!r} is not JSON") from None
+
     def stats(self) -> dict[str, Any]:
         """Counts and sizes for ``info``."""
         with self._reading():

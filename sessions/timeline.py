@@ -39,7 +39,7 @@ class TimelineEvent:
     id: int
     branch: int
     step: int  # effective from this step (edits) / where the branch point is
-    kind: str  # edit | branch | fork
+    kind: str  # edit | branch | fork | a note replay ignores (breakpoint)
     name: str  # parameter name (edit), the other branch's name (branch, fork)
     old: Any
     new: Any  # new value (edit); the child's id (branch); the parent's id (fork)
@@ -72,6 +72,17 @@ def owner(branches: Mapping[int, Branch], branch: int, step: int) -> int | None:
         if lo <= step < hi:
             return b
     return None
+
+
+def root(branches: Mapping[int, Branch], branch: int) -> int:
+    """The root branch (a run: parent None) that ``branch`` descends from."""
+    cur, seen = branch, set()
+    while branches[cur].parent is not None:
+        if cur in seen:
+            raise ValueError(f"branch {branch} has a broken ancestry at {cur}")
+        seen.add(cur)
+        cur = branches[cur].parent  # type: ignore[assignment]
+    return cur
 
 
 def same_history(branches: Mapping[int, Branch], a: int, b: int, upto: int) -> bool:
