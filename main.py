@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_gui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", nargs="?", default=None, help="a session file to open")
-    p.add_argument("--demo", default=None, help="start from a teaching demo preset")
+    p.add_argument("--demo", default=None, help="start a teaching demo (File > Demos; default lstm-copy)")
     p.add_argument("--screenshot", default=None, metavar="PNG", help="run offscreen, save the window, exit")
     p.add_argument("--steps", type=int, default=200, help="with --screenshot: steps to train first")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -79,10 +79,10 @@ def run_gui(args: Any) -> int:
         import torch
 
         torch.set_num_threads(int(threads))
-    from gui.demos import get_demo
+    from engine.demos import DEFAULT_DEMO, get_demo
 
     try:
-        demo = get_demo(getattr(args, "demo", None))
+        demo = get_demo(getattr(args, "demo", None) or DEFAULT_DEMO)
     except ValueError as exc:
         sys.stderr.write(f"rnnscope: error: {exc}\n")
         return 2
@@ -132,7 +132,7 @@ def take_screenshot(
 ) -> int:
     """Train ``steps`` steps (or load the session), show the last one and save the window as PNG."""
     c = win.controller
-    win.controller.worker.pause_on_nonfinite = False
+    win.controller.worker.pause_on_hit = False  # a picture of N steps: breakpoints only mark
     win.resize(*SCREENSHOT_SIZE)
     win.show()
     code = 0

@@ -27,6 +27,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import LIVE_FIELDS, StepRecord, TrainConfig
 from gui import settings
+from gui.breakpoint_control import BreakpointControl
+from gui.demo_control import DemoControl
 from gui.history import Event, History
 from gui.run_files import RunFiles, describe
 from gui.worker import TrainingWorker
@@ -40,7 +42,7 @@ GUI_RECORDING = RecordSettings(checkpoint_every=50, frame_every=20)
 RECENT = 48
 
 
-class RunController(RunFiles, QObject):
+class RunController(RunFiles, DemoControl, BreakpointControl, QObject):
     state_changed = Signal()  # playing, mode, branch, path or busy changed
     run_changed = Signal()  # another run/timeline: views rebuild for ``config``
     history_changed = Signal()  # steps or events added or removed
@@ -49,6 +51,9 @@ class RunController(RunFiles, QObject):
     busy_changed = Signal(str)  # what is running in the background ("" when nothing)
     error = Signal(str)
     message = Signal(str)
+    breakpoints_changed = Signal()  # the watched set changed (gui.breakpoint_control)
+    breakpoint_hit = Signal(object)  # list[engine.breakpoints.Hit]: training paused on them
+    demo_changed = Signal()  # another demo, or its runs changed (gui.demo_control)
     _posted = Signal(object)
 
     def __init__(self, parent: QObject | None = None, recording: RecordSettings = GUI_RECORDING) -> None:
@@ -76,6 +81,9 @@ class RunController(RunFiles, QObject):
         self._unsaved = False
         self._posted.connect(self._on_posted)
         self.worker = TrainingWorker(self._post)
+        self._init_breakpoints()
+        self._init_demo()
+        self.worker.set_breakpoints(self.breakpoints.copy())
         self.worker.start()
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnscope-loader")
 
@@ -94,11 +102,13 @@ class RunController(RunFiles, QObject):
             return
         elif kind == "playing":
             self.state_changed.emit()
+            if not payload:
+                self._on_play_stopped()
         elif kind == "error":
             self.error.emit(describe(payload))
             self.state_changed.emit()
-        elif kind == "nonfinite":
-            self.message.emit(f"paused at step {payload.step}: {payload.nonfinite.describe()}")
+        elif kind == "hits":
+            self._on_hits(payload)
         elif kind == "call":
             fn, args = payload
             fn(*args)
@@ -392,6 +402,11 @@ class RunController(RunFiles, QObject):
 
         self._ensure_live(apply)
         return None
+
+    def _adopt_file(self, reader: Session) -> None:
+        """An opened session file: watch its breakpoints, know its demo."""
+        self._adopt_breakpoints(reader)
+        self._adopt_demo(reader)
 
     # ================================================================ closing
     def close(self) -> None:

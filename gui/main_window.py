@@ -16,12 +16,14 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
+from engine.demos import DEMOS, Demo
 from gui import export, settings
+from gui.breakpoints_panel import BreakpointsPanel
 from gui.compare import CompareSource, CompareWindow
 from gui.compare.dialog import CompareDialog
 from gui.controller import RunController
 from gui.cursor import TimeCursor
-from gui.demos import DEMOS, Demo
+from gui.explanation import ExplanationPanel
 from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
 from gui.params import ParamsPanel
 from gui.status import StatusBar
@@ -29,6 +31,8 @@ from gui.teaching_export import TeachingExport
 from gui.transport import TransportBar
 
 REDRAW_MS = 33
+# engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)
+DEMO_PANELS = {"singular_values": "health", "jacobian": "health"}
 SESSION_FILTER = "rnnscope sessions (*.rnnscope);;All files (*)"
 
 
@@ -60,6 +64,8 @@ class MainWindow(QMainWindow):
             "health": HealthPanel(c, self.cursor),
             "sample": SamplePanel(c, self.cursor),
             "params": ParamsPanel(c, lambda text: self.confirm(text)),
+            "explanation": ExplanationPanel(c, lambda text: self.confirm(text)),
+            "breakpoints": BreakpointsPanel(c),
         }
         self.docks: dict[str, QDockWidget] = {}
         for name, panel in self.panels.items():
@@ -92,6 +98,8 @@ class MainWindow(QMainWindow):
         c.run_changed.connect(self._update_state)
         c.error.connect(self.show_error)
         c.message.connect(lambda text: self.status.showMessage(text, 8000))
+        c.breakpoint_hit.connect(self._on_breakpoint_hit)
+        c.breakpoints_changed.connect(self._update_pause_nan)
         self._next_redraw = 0.0
         self._redraw_started = 0.0
         self.redraw_costs: list[float] = []  # seconds per redraw, paints included (recent ones)
@@ -115,6 +123,9 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["gates"], d["health"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["gradient_flow"], d["states"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["gates"], d["sample"], Qt.Orientation.Vertical)
+        self.tabifyDockWidget(d["params"], d["explanation"])
+        self.tabifyDockWidget(d["explanation"], d["breakpoints"])
+        d["params"].raise_()
         self._size_docks()
 
     def _size_docks(self) -> None:
@@ -204,11 +215,14 @@ class MainWindow(QMainWindow):
         act = self.actions_by_name
         file_menu = m.addMenu("&File")
         file_menu.addAction(act["new"])
-        demos = file_menu.addMenu("New from &demo")
+        self.demos_menu = file_menu.addMenu("&Demos")
+        self.demo_actions: dict[str, QAction] = {}
         for demo in DEMOS.values():
-            da = demos.addAction(demo.name)
-            da.setToolTip(demo.what_to_see)
-            da.triggered.connect(lambda _=False, d=demo: self.start_demo(d))
+            da = self.demos_menu.addAction(demo.title)
+            da.setToolTip(f"{demo.name}: {len(demo.runs)} run(s), {', '.join(demo.runs)}")
+            da.triggered.connect(lambda _=False, d=demo: self.choose_demo(d))
+            self.demo_actions[demo.name] = da
+        self.demos_menu.aboutToShow.connect(self._title_demos)
         file_menu.addAction(act["open"])
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -266,14 +280,50 @@ class MainWindow(QMainWindow):
         ):
             self.controller.reset()
 
+    def _leave_current_run(self, what: str) -> bool:
+        """Ask before leaving a run that has steps but no saved file (it stays among the
+        unsaved runs in File > Open's folder, until pruned)."""
+        c = self.controller
+        if not (c.unsaved and c.steps > 0):
+            return True
+        return self.confirm(
+            f"{what}?\nThe current run is not saved: it stays in the unsaved-runs folder for a while "
+            "(File > Save As keeps it)."
+        )
+
     def new_run(self) -> None:
         cfg = self.controller.config
-        if cfg is not None:
+        if cfg is not None and self._leave_current_run("Start a new run"):
             self.controller.new_run(cfg)
 
+    def choose_demo(self, demo: Demo) -> None:
+        """File > Demos: start ``demo`` (after asking, when the current run is unsaved)."""
+        if self._leave_current_run(f"Start the demo “{demo.title_for(self._language())}”"):
+            self.start_demo(demo)
+
     def start_demo(self, demo: Demo) -> None:
-        self.controller.new_run(demo.config())
-        self.status.showMessage(f"demo {demo.name}: {demo.what_to_see}", 15000)
+        """A fresh session with the demo's runs and breakpoints; its layout and explanation shown."""
+        self.controller.start_demo(demo)
+        self.apply_demo_layout(demo)
+        self.status.showMessage(f"demo: {demo.title_for(self._language())}", 15000)
+
+    def apply_demo_layout(self, demo: Demo) -> None:
+        """Show the docks the demo names and raise the first; ids this window lacks are ignored."""
+        docks = [self.docks.get(DEMO_PANELS.get(p, p)) for p in demo.layout]
+        found = [d for d in docks if d is not None]
+        for dock in reversed(found):
+            dock.show()
+            dock.raise_()
+        self.docks["explanation"].show()
+        self.docks["explanation"].raise_()
+
+    def _language(self) -> str:
+        return str(getattr(self.panels["explanation"], "lang", "en"))
+
+    def _title_demos(self) -> None:
+        lang = self._language()
+        for name, action in self.demo_actions.items():
+            action.setText(DEMOS[name].title_for(lang))
 
     def open_path(self, path: str | Path) -> None:
         self.controller.open(path)
@@ -403,7 +453,26 @@ class MainWindow(QMainWindow):
             self.controller.view_branch(bid)
 
     def _on_pause_nan(self, on: bool) -> None:
-        self.controller.worker.pause_on_nonfinite = bool(on)
+        for bp in self.controller.breakpoints:
+            if bp.kind == "nonfinite" and bp.enabled != bool(on):
+                self.controller.enable_breakpoint(bp.id, bool(on))
+
+    def _update_pause_nan(self) -> None:
+        on = any(b.kind == "nonfinite" and b.enabled for b in self.controller.breakpoints)
+        action = self.actions_by_name["pause_nan"]
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
+    def _on_breakpoint_hit(self, hits: list[Any]) -> None:
+        """Training paused on ``hits``: say which and where, and put the timestep cursor there."""
+        first = hits[0]
+        self.status.showMessage("⛔ breakpoint: " + "; ".join(f"{h.name} — {h.message}" for h in hits), 30000)
+        if first.timestep is not None:
+            self.cursor.set(int(first.timestep))
+        self.docks["breakpoints"].show()
+        self.docks["breakpoints"].raise_()
 
     def _update_state(self) -> None:
         c = self.controller

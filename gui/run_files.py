@@ -9,7 +9,6 @@ thread and/or a read on the loader thread, finished on the main thread.
 from __future__ import annotations
 
 import shutil
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from sessions.live import LiveSession
 from sessions.session import Session
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from gui.worker import TrainingWorker
 
@@ -36,29 +35,12 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"
 
 
-def _new_run_in_session(live: LiveSession, trainer: Trainer) -> None:
-    """Start ``trainer`` (step 0) as a new root branch of ``live``'s file: a structural change
-    (another cell, size, task) keeps the earlier runs in the same session."""
-    if hasattr(live, "new_run"):
-        live.new_run(trainer)
-        return
-    from sessions.timeline import Branch
-
-    branches = {b.id: b for b in live.session.branches()}
-    new_id = max(branches) + 1
-    names = {b.name for b in branches.values()}
-    name = f"run-{new_id}"
-    while name in names:
-        name += "'"
-    rec = live.recorder
-    rec.submit_branch(Branch(new_id, name, None, 0, time.time(), trainer.config.to_dict()))
-    rec.submit_meta("head", new_id)
-    rec.submit_checkpoint(new_id, 0, trainer.state_dict())
-    rec.flush()
-    live.session.checkout(new_id)
-    if hasattr(live, "_bid"):  # LiveSession keeps the recorded branch's id
-        live._bid = new_id
-    live.trainer = trainer
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``name (3)`` ... whichever is not taken."""
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name} ({i})", i + 1
+    return out
 
 
 class RunFiles:
@@ -66,10 +48,24 @@ class RunFiles:
 
     # ================================================================ runs
     def new_run(
-        self, config: TrainConfig, *, in_session: bool = False, path: str | Path | None = None
+        self,
+        config: TrainConfig,
+        *,
+        in_session: bool = False,
+        path: str | Path | None = None,
+        name: str | None = None,
+        others: Mapping[str, TrainConfig] | None = None,
+        on_started: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
-        """Start training ``config`` from step 0: into a new (unsaved) file, or as a new run in this session."""
+        """Start training ``config`` from step 0: into a new (unsaved) file, or as a new run in this session.
+
+        ``name`` names the run's branch (default "main" in a new file, "run-<id>" in this
+        session; a taken name gets a suffix). ``others`` (name -> config) are further runs
+        created at step 0 in the same file but not trained (a demo's other runs: the user
+        switches to them). ``on_started({name: branch id})`` runs on the main thread after."""
         self.worker.pause()
+        if not in_session:
+            self._set_demo(None)  # a fresh file is no demo (start_demo sets it again once started)
         current = self.path if in_session and self.mode in ("live", "replay") else None
         target = Path(path) if path is not None else settings.new_unsaved_path()
         recording = self.recording
@@ -80,19 +76,27 @@ class RunFiles:
             if current is not None:
                 if w.live is None:
                     w.live = LiveSession.resume(current, branch=branch)
-                _new_run_in_session(w.live, trainer)
+                taken = {b.name for b in w.live.session.branches()}
+                w.live.new_run(trainer, None if name is None else unique_name(name, taken))
             else:
                 if w.live is not None:
                     w.live.close()
                     w.live = None
-                w.live = LiveSession.create(target, trainer, settings=recording, overwrite=True)
-            return w.live.path, w.live.branch, trainer.config, str(trainer.device)
+                w.live = LiveSession.create(
+                    target, trainer, settings=recording, overwrite=True, branch_name=name or "main"
+                )
+            first = w.live.branch
+            runs = {first.name: first.id}
+            for label, cfg in (others or {}).items():
+                taken = {b.name for b in w.live.session.branches()}
+                runs[label] = w.live.new_run(cfg, unique_name(label, taken), switch=False).id
+            return w.live.path, first, trainer.config, str(trainer.device), runs
 
         def done(result: Any, exc: BaseException | None) -> None:
             if exc is not None:
                 self.error.emit(describe(exc))
                 return
-            live_path, branch, cfg, device = result
+            live_path, branch, cfg, device, runs = result
             self.worker.take_records()  # steps of the previous run still in flight
             self._attach_reader(Path(live_path), branch.id)
             self.mode = "live"
@@ -103,6 +107,8 @@ class RunFiles:
             self.history.add_event(Event(0, "run", branch.name))
             self.history_changed.emit()
             self.state_changed.emit()
+            if on_started is not None:
+                on_started(runs)
 
         self.command(cmd, done, busy="starting a new run")
 
@@ -144,8 +150,9 @@ class RunFiles:
             self.restart(self.config)
 
     # ================================================================ branches
-    def continue_from(self, step: int) -> None:
-        """Keep steps 0..step of the viewed timeline and train on from there on a new branch."""
+    def continue_from(self, step: int, then: Callable[[], None] | None = None) -> None:
+        """Keep steps 0..step of the viewed timeline and train on from there on a new branch
+        (``step`` -1: from step 0). ``then()`` runs on the main thread once it is done."""
         k = int(step) + 1
         path, src = self.path, self.branch_id
         if path is None:
@@ -179,21 +186,26 @@ class RunFiles:
             if k:
                 self.seek(k - 1, follow=True)
             self.state_changed.emit()
+            if then is not None:
+                then()
 
         self.command(cmd, done, busy=f"rewinding to step {k} (replay from a checkpoint)")
 
     def branches(self) -> list[Any]:
         return [] if self._reader is None else self._reader.branches()
 
-    def view_branch(self, branch: int | str) -> None:
-        """Show another branch (its history and last step); Play continues it."""
+    def view_branch(self, branch: int | str, then: Callable[[], None] | None = None) -> None:
+        """Show another branch (its history and last step); Play continues it. ``then()``
+        runs on the main thread once it is shown."""
         if self._reader is None:
             return
         self.worker.pause()
         b = self._reader.checkout(branch)
-        self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
+        self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)), then)
 
-    def _load_history(self, bid: int, name: str, config: TrainConfig | None) -> None:
+    def _load_history(
+        self, bid: int, name: str, config: TrainConfig | None, then: Callable[[], None] | None = None
+    ) -> None:
         reader = self._reader
         assert reader is not None
 
@@ -215,6 +227,8 @@ class RunFiles:
             self.state_changed.emit()
             if len(self.history):
                 self.seek(len(self.history) - 1, follow=True)
+            if then is not None:
+                then()
 
         self.background(load, done, busy=f"reading branch {name}")
 
@@ -247,6 +261,7 @@ class RunFiles:
             self.device = ""
             if not settings.is_unsaved(p):
                 settings.add_recent(p)
+            self._adopt_file(reader)  # its breakpoints and demo (gui.breakpoint_control, gui.demo_control)
             b = reader.branch
             self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
 

@@ -98,3 +98,21 @@ def load_layout() -> tuple[QByteArray | None, QByteArray | None]:
         geometry if isinstance(geometry, QByteArray) else None,
         state if isinstance(state, QByteArray) else None,
     )
+
+
+# ------------------------------------------------------------------ language
+LANGUAGES = ("en", "ko")  # of the demo explanations (engine.demos)
+
+
+def language() -> str:
+    """The explanation language last chosen ("en" by default)."""
+    value = str(qsettings().value("language", "en"))
+    return value if value in LANGUAGES else "en"
+
+
+def set_language(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; known: {', '.join(LANGUAGES)}")
+    s = qsettings()
+    s.setValue("language", lang)
+    s.sync()

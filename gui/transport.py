@@ -2,8 +2,8 @@
 
 The slider spans the recorded steps of the viewed timeline; moving it shows that step
 (read from memory, from the session file, or regenerated). Its track carries a tick for
-every edit (orange) and branch point (blue). While the views follow the newest step the
-slider follows too, without seeking.
+every edit (orange), branch point (blue) and breakpoint hit (red). While the views follow
+the newest step the slider follows too, without seeking.
 """
 
 from __future__ import annotations
@@ -29,13 +29,15 @@ SPEEDS = [("max", None), ("100 /s", 100.0), ("30 /s", 30.0), ("10 /s", 10.0), ("
 
 
 class TimelineSlider(QSlider):
-    """A horizontal slider that paints event ticks (edits, branch points) on its track."""
+    """A horizontal slider that paints event ticks (edits, branch points, hits) on its track."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setMinimumWidth(240)
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.setToolTip("recorded steps: drag to show an older step (ticks: edits and branch points)")
+        self.setToolTip(
+            "recorded steps: drag to show an older step (ticks: edits, branch points, breakpoint hits)"
+        )
         self._marks: list[tuple[int, str]] = []
 
     def set_marks(self, marks: list[tuple[int, str]]) -> None:
@@ -135,9 +137,14 @@ class TransportBar(QWidget):
             "fork": colormaps.SKY,
             "branch": colormaps.SKY,
             "run": colormaps.GREEN,
+            "breakpoint": colormaps.NAN_MARK,  # a breakpoint hit (sessions.breakpoints)
         }
         self.slider.set_marks(
-            [(e.step, colours.get(e.kind, colormaps.GREY)) for e in c.history.events if e.step > 0]
+            [
+                (e.step, colours.get(e.kind, colormaps.GREY))
+                for e in c.history.events
+                if e.step > 0 or e.kind == "breakpoint"
+            ]
         )
 
     def update_branches(self, branches: list[Any], current: int) -> None:

@@ -9,6 +9,15 @@ reads what came out on its redraw timer:
   (edits, rewinds, new runs, saving), then ``post("done", ...)`` hands the result back.
 - finished StepRecords are appended to a list that ``take_records()`` empties: the GUI
   drains it ~30 times a second, never once per step.
+- ``breakpoints`` (an engine BreakpointSet, replaced whole, never mutated: the controller
+  hands over a fresh copy) is checked on every step's record. A hit is put on the session's
+  timeline, pauses training (``pause_on_hit``) and is posted as ``("hits", (record, hits))``.
+  A breakpoint that needs a probe frame (mean forget gate, an expression over gates, states
+  or singular values) makes *every* step a probe step while it is enabled: a watch condition
+  that is only looked at every ``probe_every`` steps would let the run walk past the step
+  that broke it. That costs the frame (~+30-60% per step on CPU for small models); the
+  Breakpoints dock says so next to such a breakpoint. The set is also written to the file
+  (meta ``breakpoints``) whenever it or the live session changes.
 
 ``post(kind, payload)`` is called on the worker thread; the controller turns it into a
 queued call on the main thread. Nothing here imports Qt.
@@ -22,6 +31,9 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from typing import Any
+
+from engine.breakpoints import BreakpointSet, default_breakpoints
+from sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
 
@@ -40,7 +52,9 @@ class TrainingWorker:
         self._interval = 0.0  # seconds between steps (speed limit); 0 = as fast as possible
         self._quit = False
         self._stamps: deque[float] = deque(maxlen=32)
-        self.pause_on_nonfinite = True
+        self.breakpoints: BreakpointSet = default_breakpoints()
+        self.pause_on_hit = True
+        self._saved_bps: tuple[Any, Any] = (None, None)  # (live, set) last written to the file
         self.busy = False  # a step or command is running
         self.thread = threading.Thread(target=self._run, name="rnnscope-training", daemon=True)
 
@@ -78,6 +92,11 @@ class TrainingWorker:
     def submit(self, fn: Callable[[TrainingWorker], Any], on_done: Any = None) -> None:
         self._commands.append((fn, on_done))
         self._wake.set()
+
+    def set_breakpoints(self, bset: BreakpointSet) -> None:
+        """Watch ``bset`` from the next step on (the worker keeps this object: do not mutate it)."""
+        self.breakpoints = bset
+        self.submit(lambda w: w._save_breakpoints())
 
     def take_records(self) -> list[Any]:
         with self._lock:
@@ -127,8 +146,11 @@ class TrainingWorker:
 
     def _one_step(self) -> None:
         self.busy = True
+        bps = self.breakpoints
         try:
-            rec = self.live.step()
+            self._save_breakpoints()
+            rec = self.live.step(probe=True if bps.needs_frame else None)
+            hits = bps.check(rec) if len(bps) else []
         except Exception as exc:
             self._pending_steps = 0
             self._until = None
@@ -140,14 +162,22 @@ class TrainingWorker:
         self._stamps.append(time.monotonic())
         with self._lock:
             self._records.append(rec)
+        try:
+            for hit in hits:
+                record_hit(self.live, hit)
+        except Exception as exc:  # a recording error: shown now, the next step raises it again
+            self._post("error", exc)
         if self._pending_steps > 0:
             self._pending_steps -= 1
         if self._until is not None and rec.step + 1 >= self._until:
             self._until = None
             self._set_playing(False)
-        if rec.nonfinite is not None and self.pause_on_nonfinite and self._playing:
-            self._set_playing(False)
-            self._post("nonfinite", rec)
+        if hits:
+            if self.pause_on_hit:
+                self._pending_steps = 0
+                self._until = None
+                self._set_playing(False)
+            self._post("hits", (rec, hits))
 
     def _run_commands(self) -> None:
         while self._commands:
@@ -161,6 +191,19 @@ class TrainingWorker:
             finally:
                 self.busy = False
             self._post("done", (on_done, result, exc))
+        if self.live is not None and self.live.healthy:
+            try:
+                self._save_breakpoints()
+            except Exception as exc:  # a recording error: the next step reports it
+                self._post("error", exc)
+
+    def _save_breakpoints(self) -> None:
+        """Write the watched set into the live session when it or the session changed."""
+        live, bps = self.live, self.breakpoints
+        if live is None or (self._saved_bps[0] is live and self._saved_bps[1] is bps):
+            return
+        save_breakpoints(live, bps)
+        self._saved_bps = (live, bps)
 
     def _shutdown(self) -> None:
         self._commands.clear()

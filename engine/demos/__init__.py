@@ -16,9 +16,10 @@ from __future__ import annotations
 from engine.demos.base import PANELS, Demo, DemoResult, Suggestion, run_demo
 from engine.demos.catalog import all_demos
 
-__all__ = ["DEMOS", "PANELS", "Demo", "DemoResult", "Suggestion", "get_demo", "run_demo"]
+__all__ = ["DEFAULT_DEMO", "DEMOS", "PANELS", "Demo", "DemoResult", "Suggestion", "get_demo", "run_demo"]
 
 DEMOS: dict[str, Demo] = {d.name: d for d in all_demos()}
+DEFAULT_DEMO = "lstm-copy"  # what ``python main.py`` opens: an LSTM on the copy task
 
 
 def get_demo(name: str) -> Demo:

@@ -19,6 +19,49 @@ def _demo(name: str, **kwargs: object) -> Demo:
     return Demo(name=name, title=title, title_ko=title_ko, explanation=EXPLANATIONS[name], **kwargs)  # type: ignore[arg-type]
 
 
+def lstm_copy() -> Demo:
+    """The default demo (``python main.py``): an LSTM that visibly learns within ~200 steps."""
+    cfg = TrainConfig(
+        model="lstm",
+        task="copy",
+        hidden_size=64,
+        seq_len=14,
+        delay=4,
+        batch_size=32,
+        seed=0,
+        device="auto",
+        optimizer="adam",
+        lr=1e-2,
+        forget_bias=1.0,
+        probe_every=1,
+    )
+    return _demo(
+        "lstm-copy",
+        runs={"LSTM": cfg},
+        layout=("gates", "health", "gradient_flow", "sample"),
+        steps_hint=200,
+        breakpoints=(_nonfinite(),),
+        suggestions=(
+            Suggestion(
+                "lr",
+                1e-3,
+                {
+                    "en": "Lower the learning rate to 0.001 (live): learning slows down.",
+                    "ko": "학습률을 0.001로 낮춰 보세요(실시간): 학습이 느려집니다.",
+                },
+            ),
+            Suggestion(
+                "delay",
+                8,
+                {
+                    "en": "Lengthen the delay to 8 (new run): the gradient must travel farther back.",
+                    "ko": "지연을 8로 늘려 보세요(새 실행): 기울기가 더 멀리 거슬러 가야 합니다.",
+                },
+            ),
+        ),
+    )
+
+
 def vanishing() -> Demo:
     base = TrainConfig(
         model="rnn",
@@ -258,4 +301,13 @@ def language_model() -> Demo:
 
 
 def all_demos() -> list[Demo]:
-    return [vanishing(), exploding(), init_scale(), highway(), gru_vs_lstm(), seq2seq(), language_model()]
+    return [
+        lstm_copy(),
+        vanishing(),
+        exploding(),
+        init_scale(),
+        highway(),
+        gru_vs_lstm(),
+        seq2seq(),
+        language_model(),
+    ]

@@ -8,6 +8,7 @@ measured with the demo's own configs on a CPU; they vary a little between machin
 from __future__ import annotations
 
 TITLES: dict[str, tuple[str, str]] = {
+    "lstm-copy": ("An LSTM learns to copy (start here)", "LSTM이 복사를 배운다 (여기서 시작)"),
     "vanishing": ("Vanishing gradients: RNN vs LSTM", "기울기 소실: RNN과 LSTM 비교"),
     "exploding": ("Exploding gradients, NaN and clipping", "기울기 폭주, NaN, 그리고 그래디언트 클리핑"),
     "init-scale": ("Init scale and the singular values of W_hh", "초기화 스케일과 W_hh의 특이값"),
@@ -21,6 +22,20 @@ TITLES: dict[str, tuple[str, str]] = {
 }
 
 EXPLANATIONS: dict[str, dict[str, str]] = {
+    "lstm-copy": {
+        "en": """\
+The copy task: five symbols (A..H) are shown, then blanks, then GO; after GO the network must replay the five symbols in order. Chance is 1/8 per symbol. An LSTM with 64 units (forget-gate bias 1) learns it within a couple of hundred steps: in our run the accuracy went from 0.14 to ~0.75 by step 200.
+
+The LSTM cell: f, i, o = σ(W x_t + U h_{t-1} + b), g = tanh(...), c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t).
+
+What to look for: the loss falling and the accuracy rising in the health panel; in the gates panel the input gate i opening while the symbols are shown and the forget gate f staying high across the blanks (the cell holds them); in the sample panel the prediction turning from blanks into the right letters; in the gradient-flow panel how much of ||dL/dh_t|| reaches the early timesteps where the symbols were shown. Then open a demo from File > Demos to see one claim of the lesson at a time.""",
+        "ko": """\
+복사 과제: 다섯 개의 기호(A..H)를 보여 준 뒤 빈칸과 GO가 이어지고, GO 다음에 네트워크는 다섯 기호를 순서대로 다시 출력해야 합니다. 기호 하나당 우연 수준은 1/8입니다. 64개 유닛의 LSTM(망각 게이트 편향 1)은 수백 스텝 안에 이를 배웁니다. 우리 실행에서는 200 스텝까지 정확도가 0.14에서 약 0.75로 올랐습니다.
+
+LSTM 셀: f, i, o = σ(W x_t + U h_{t-1} + b), g = tanh(...), c_t = f ⊙ c_{t-1} + i ⊙ g, h_t = o ⊙ tanh(c_t).
+
+볼 것: 상태(health) 패널에서 손실이 줄고 정확도가 오르는 모습, 게이트 패널에서 기호가 보일 때 입력 게이트 i가 열리고 빈칸 동안 망각 게이트 f가 높게 유지되는 모습(셀이 기호를 붙잡고 있음), 샘플 패널에서 예측이 빈칸에서 올바른 글자로 바뀌는 모습, 기울기 흐름 패널에서 ||dL/dh_t||가 기호가 보였던 초기 타임스텝까지 얼마나 도달하는지. 그다음 File > Demos에서 데모를 열어 수업의 주장을 하나씩 확인하세요.""",
+    },
     "vanishing": {
         "en": """\
 Backpropagation through time multiplies one Jacobian per timestep:
