@@ -12,6 +12,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -40,6 +41,15 @@ UI = {  # the panel's own words
         "try": "이제 손잡이 하나를 바꿔 보세요:",
     },
 }
+NO_HANGUL_FONT = (
+    "⚠ No font with Korean (Hangul) letters is installed, so this text shows as boxes. "
+    "Install one (e.g. Noto Sans CJK KR: package fonts-noto-cjk) and restart."
+)
+
+
+def has_hangul_font() -> bool:
+    """Whether Qt knows a font that can draw Hangul (Qt falls back to it on its own)."""
+    return bool(QFontDatabase.families(QFontDatabase.WritingSystem.Korean))
 
 
 def explanation_html(text: str) -> str:
@@ -73,6 +83,11 @@ class ExplanationPanel(QWidget):
         self.language.currentIndexChanged.connect(self._on_language)
         top.addWidget(self.language)
         lay.addLayout(top)
+        self.font_note = QLabel(NO_HANGUL_FONT)
+        self.font_note.setWordWrap(True)
+        self.font_note.setStyleSheet("color: #ffb050;")
+        self.font_note.hide()
+        lay.addWidget(self.font_note)
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         lay.addWidget(self.text, 1)
@@ -120,6 +135,7 @@ class ExplanationPanel(QWidget):
             b.deleteLater()
         self.run_buttons, self.suggestion_buttons = {}, []
         self.status.setText("")
+        self.font_note.setVisible(self.lang == "ko" and not has_hangul_font())
         if demo is None:
             self.heading.setText(words["none"])
             self.text.setHtml("")

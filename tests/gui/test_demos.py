@@ -85,6 +85,13 @@ def test_language_switch_changes_the_text_and_is_remembered(win, qtbot):
     assert expl.heading.text() == DEMOS["highway"].title_ko
     assert HANGUL.search(expl.text.toPlainText()) and "망각" in expl.text.toPlainText()
     assert HANGUL.search(expl.suggestion_buttons[0][0].text())
+    from gui.explanation import has_hangul_font
+
+    # without a Korean font Qt draws boxes: the panel says so (this machine may have none)
+    assert expl.font_note.isVisibleTo(expl) == (not has_hangul_font())
+    expl.set_language("en")
+    assert not expl.font_note.isVisibleTo(expl) and expl.heading.text() == DEMOS["highway"].title
+    expl.set_language("ko")
     assert settings.language() == "ko"
     win._title_demos()  # what opening File > Demos does
     assert win.demo_actions["vanishing"].text() == DEMOS["vanishing"].title_ko
