@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui import colormaps
@@ -116,6 +117,7 @@ class Panel(QWidget):
 
 
 TITLE_SIZE = "9pt"
+FAST_FORMAT = QImage.Format.Format_ARGB32_Premultiplied  # what the raster engine draws fastest
 
 
 def cheap_axis(axis: pg.AxisItem) -> None:
@@ -197,6 +199,18 @@ class LayerSelector(QComboBox):
         return max(0, self.currentIndex())
 
 
+class FastImageItem(pg.ImageItem):
+    """An ImageItem that hands QPainter a 32-bit image. pyqtgraph renders a colour-mapped
+    image as Indexed8, which QPainter converts again on every paint (about 20x slower to
+    draw than ARGB32); here the conversion happens once per new frame (~10 µs)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> None:
+        super().render(*args, **kwargs)
+        q = self.qimage
+        if q is not None and q.format() != FAST_FORMAT:
+            self.qimage = q.convertToFormat(FAST_FORMAT)
+
+
 class HeatmapPlot:
     """A PlotItem holding one row-major image (rows = y, columns = x), its colour bar, a
     vertical cursor line and optional dashed boundary lines (Seq2Seq encoder | decoder)."""
@@ -223,7 +237,7 @@ class HeatmapPlot:
         self.plot.vb.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.vb.invertY(invert_y)
-        self.image = pg.ImageItem(autoDownsample=True)  # no more pixels than the screen shows
+        self.image = FastImageItem(autoDownsample=True)  # no more pixels than the screen shows
         self.plot.addItem(self.image)
         self.levels = levels
         self.bar = pg.ColorBarItem(

@@ -47,6 +47,7 @@ class HealthPanel(Panel):
         self.view = pg.GraphicsLayoutWidget()
         lay.addWidget(self.view)
         ci = self.view.ci
+        ci.layout.setContentsMargins(2, 2, 14, 2)  # room for the last x tick label on the right
 
         self.loss_plot = self._plot(0, 0, "loss", "loss")
         self.loss = _curve(self.loss_plot, colormaps.ORANGE, width=2)
@@ -62,11 +63,11 @@ class HealthPanel(Panel):
             1,
             0,
             "‖∇L‖ "
-            + swatch("before", colormaps.VERMILION)
-            + " / "
-            + swatch("after clipping", colormaps.SKY)
+            + swatch("raw", colormaps.VERMILION)
             + " · "
-            + swatch("threshold", colormaps.YELLOW),
+            + swatch("clipped", colormaps.SKY)
+            + " · "
+            + swatch("limit", colormaps.YELLOW),
             "‖∇L‖ (log)",
             log_y=True,
         )
@@ -78,15 +79,14 @@ class HealthPanel(Panel):
         self.lr = _curve(self.lr_plot, colormaps.PURPLE, width=2)
 
         self.sv_plot = add_plot(ci, 2, 0, "singular values σᵢ(W_hh)")
-        self.sv_plot.setLabel("bottom", "index i (largest first)")
-        self.sv_plot.setLabel("left", "σᵢ")
+        self.sv_plot.setLabel("bottom", "i (largest first)")
         self.sv_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         add_legend(self.sv_plot, (10, -10))
         self.sv_curves: list[pg.PlotDataItem] = []
 
-        self.jac_plot = add_plot(ci, 2, 1, "Jacobian ‖∂hₜ/∂hₜ₋₁‖ (probe)")
+        self.jac_plot = add_plot(ci, 2, 1, "‖∂hₜ/∂hₜ₋₁‖ (probe)")
+        self.jac_plot.setToolTip("spectral norm of the Jacobian dh_t/dh_(t-1) of the probe sample")
         self.jac_plot.setLabel("bottom", "timestep t")
-        self.jac_plot.setLabel("left", "spectral norm")
         self.jac_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         self.jac = self.jac_plot.plot(pen=pg.mkPen(colormaps.BLUE, width=2), connect="finite")
         self.jac_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
@@ -131,9 +131,11 @@ class HealthPanel(Panel):
         self.view.scene().sigMouseClicked.connect(self._on_click)
 
     def _plot(self, row: int, col: int, title: str, y_label: str, log_y: bool = False) -> pg.PlotItem:
+        """An over-steps plot. Its title names the quantity: no y label (two columns must fit
+        in the default dock width, ~420 px); ``y_label`` becomes the tooltip."""
         p = add_plot(self.view.ci, row, col, title)
         p.setLabel("bottom", "training step")
-        p.setLabel("left", y_label)
+        p.setToolTip(y_label)
         p.setLogMode(x=False, y=log_y)
         return p
 
@@ -158,7 +160,7 @@ class HealthPanel(Panel):
         if h.metric_name != self._metric_name:
             self._metric_name = h.metric_name
             set_title(self.metric_plot, h.metric_name or "metric")
-            self.metric_plot.setLabel("left", h.metric_name or "metric")
+            self.metric_plot.setToolTip(h.metric_name or "metric")
         self.norm.setData(x, _pos(h.series("grad_norm")))
         self.norm_clipped.setData(x, _pos(h.series("grad_norm_clipped")))
         self.threshold.setData(x, _pos(h.series("clip_threshold")))
