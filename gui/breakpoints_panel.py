@@ -80,6 +80,8 @@ class BreakpointsPanel(QWidget):
 
         add = QHBoxLayout()
         self.kind = QComboBox()
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(12)  # long labels must not force the dock wide
         for kind, (label, default) in KIND_INFO.items():
             if kind != "expression":
                 self.kind.addItem(label if default is None else f"{label} {default:g}", kind)
@@ -100,7 +102,8 @@ class BreakpointsPanel(QWidget):
         )
         self.expression.returnPressed.connect(self._on_add_expression)
         expr.addWidget(self.expression, 1)
-        self.add_expression_button = QPushButton("Add expression")
+        self.add_expression_button = QPushButton("Add")
+        self.add_expression_button.setToolTip("add this expression as a breakpoint")
         self.add_expression_button.clicked.connect(self._on_add_expression)
         expr.addWidget(self.add_expression_button)
         lay.addLayout(expr)

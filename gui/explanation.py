@@ -12,9 +12,11 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -58,6 +60,22 @@ def explanation_html(text: str) -> str:
     return "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in paras)
 
 
+class SuggestionLink(QLabel):
+    """A suggestion as a wrapped, clickable line (a push button cannot wrap its text and would
+    force the dock wide)."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(f'→ <a href="apply" style="color: #56B4E9;">{html.escape(text)}</a>', parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.setStyleSheet("padding: 3px;")
+
+    def click(self) -> None:
+        """What clicking the link does."""
+        self.linkActivated.emit("apply")
+
+
 class ExplanationPanel(QWidget):
     title = "Explanation"
 
@@ -92,13 +110,16 @@ class ExplanationPanel(QWidget):
         self.text.setOpenExternalLinks(False)
         lay.addWidget(self.text, 1)
         self.runs_label = QLabel("")
+        self.runs_label.setWordWrap(True)
         lay.addWidget(self.runs_label)
-        self.runs_row = QHBoxLayout()
+        self.runs_row = QGridLayout()  # two columns: four runs still fit a narrow dock
         lay.addLayout(self.runs_row)
         self.train_all = QPushButton("")
+        self.train_all.setMinimumWidth(60)
         self.train_all.clicked.connect(self._on_train_all)
         lay.addWidget(self.train_all)
         self.try_label = QLabel("")
+        self.try_label.setWordWrap(True)
         lay.addWidget(self.try_label)
         self.suggestions_box = QVBoxLayout()
         lay.addLayout(self.suggestions_box)
@@ -106,7 +127,7 @@ class ExplanationPanel(QWidget):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         self.run_buttons: dict[str, QPushButton] = {}
-        self.suggestion_buttons: list[tuple[QPushButton, Suggestion]] = []
+        self.suggestion_buttons: list[tuple[SuggestionLink, Suggestion]] = []
         controller.demo_changed.connect(self._rebuild)
         controller.run_changed.connect(self._update_runs)
         controller.state_changed.connect(self._update_runs)
@@ -130,7 +151,8 @@ class ExplanationPanel(QWidget):
     def _rebuild(self) -> None:
         words = UI[self.lang]
         demo = self.demo
-        for b in [*self.run_buttons.values(), *(b for b, _ in self.suggestion_buttons)]:
+        buttons: list[QWidget] = [*self.run_buttons.values(), *(b for b, _ in self.suggestion_buttons)]
+        for b in buttons:
             b.setParent(None)
             b.deleteLater()
         self.run_buttons, self.suggestion_buttons = {}, []
@@ -145,11 +167,11 @@ class ExplanationPanel(QWidget):
         self.heading.setText(demo.title_for(self.lang))
         self.text.setHtml(explanation_html(demo.explanation_for(self.lang)))
         self.runs_label.setText(words["runs"])
-        for label in self.controller.demo_runs():
+        for i, label in enumerate(self.controller.demo_runs()):
             b = QPushButton(label)
             b.setCheckable(True)
             b.clicked.connect(lambda _=False, lab=label: self.controller.show_demo_run(lab))
-            self.runs_row.addWidget(b)
+            self.runs_row.addWidget(b, i // 2, i % 2)
             self.run_buttons[label] = b
         self.runs_label.setVisible(bool(self.run_buttons))
         self.train_all.setText(words["train"].format(n=demo.steps_hint))
@@ -157,10 +179,9 @@ class ExplanationPanel(QWidget):
         self.try_label.setText(words["try"])
         self.try_label.setVisible(bool(demo.suggestions))
         for s in demo.suggestions:
-            b = QPushButton(s.note.get(self.lang) or s.note.get("en", f"{s.field} = {s.value!r}"))
+            b = SuggestionLink(s.note.get(self.lang) or s.note.get("en", f"{s.field} = {s.value!r}"))
             b.setToolTip(f"{s.field} = {s.value!r}" + (f" on run {s.run}" if s.run else ""))
-            b.setStyleSheet("text-align: left; padding: 4px;")
-            b.clicked.connect(lambda _=False, sug=s: self.apply(sug))
+            b.linkActivated.connect(lambda _href, sug=s: self.apply(sug))
             self.suggestions_box.addWidget(b)
             self.suggestion_buttons.append((b, s))
         self._update_runs()
