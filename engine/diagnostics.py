@@ -14,6 +14,8 @@ from engine.cells import Capture
 from engine.record import NonFinite
 
 JACOBIAN_ITERS = 48  # at most this many Lanczos steps for ||dh_t/dh_{t-1}||_2
+JACOBIAN_CHECK_EVERY = 4  # Lanczos steps between convergence checks (each an eigensolve)
+JACOBIAN_RTOL = 1e-4  # stop once the estimate moved by at most this much between checks
 
 
 def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
@@ -55,57 +57,65 @@ def _jacobian_factors(cell: str, cap: Capture, b: int, w_hh: Tensor) -> tuple[Te
     return e, z
 
 
-def jacobian_norms(cell: str, cap: Capture, b: int, w_hh: Tensor, iters: int = JACOBIAN_ITERS) -> Tensor:
+def jacobian_norms(
+    cell: str, cap: Capture, b: int, w_hh: Tensor, iters: int = JACOBIAN_ITERS, rtol: float = JACOBIAN_RTOL
+) -> Tensor:
     """(T,) spectral norm of dh_t/dh_{t-1} for probe sample b, all t at once.
 
     Lanczos on J_t^T J_t with full reorthogonalisation, batched over t, from a fixed start
     vector (repeated runs agree bit for bit); J is applied implicitly through W_hh, so a
-    step costs two (T, H) x (H, G*H) matmuls. At most ``iters`` Lanczos steps (capped at H); it stops early once the
-    estimate has settled to 1e-7 at every t."""
+    step costs two (T, H) x (H, G*H) matmuls. At most ``iters`` Lanczos steps (capped at H).
+    Every ``JACOBIAN_CHECK_EVERY`` steps the largest Ritz value is computed (a small batched
+    eigensolve, the costly part); it stops once that moved by <= ``rtol`` at every t. The
+    result is a lower bound that tests hold within 1e-3 of the exact norm."""
     e, a = _jacobian_factors(cell, cap, b, w_hh)
     T, GH = e.shape
     H = w_hh.shape[1]
     G = GH // H
     w_t = w_hh.t()
+    e3 = e.view(T, G, H)
 
     def jtj(v: Tensor) -> Tensor:
         u = (e * v.mm(w_t)).view(T, G, H).sum(dim=1)  # J v
         if a is not None:
             u = u + a * v
-        out = (e * u.repeat(1, G)).mm(w_hh)  # J^T u
+        out = (e3 * u.unsqueeze(1)).view(T, GH).mm(w_hh)  # J^T u
         return out if a is None else out + a * u
 
     k = min(iters, H)
+    basis = e.new_empty(T, k, H)
+    alphas = e.new_empty(T, k)
+    betas = e.new_empty(T, k)
     q = torch.full((T, H), H**-0.5, dtype=e.dtype, device=e.device)
-    basis: list[Tensor] = []
-    alphas: list[Tensor] = []
-    betas: list[Tensor] = []
     top = torch.zeros(T, dtype=torch.float64, device=e.device)
-    for j in range(1, k + 1):
-        basis.append(q)
+    for j in range(k):
+        basis[:, j] = q
         w = jtj(q)
-        alphas.append((w * q).sum(dim=1))
-        qs = torch.stack(basis, dim=1)  # (T, j, H)
+        alphas[:, j] = (w * q).sum(dim=1)
+        qs = basis[:, : j + 1]  # (T, j+1, H)
+        w3 = w.unsqueeze(1)  # (T, 1, H)
         for _ in range(2):  # full reorthogonalisation, twice is enough (Kahan-Parlett)
-            coeff = torch.bmm(qs, w.unsqueeze(2))  # (T, j, 1)
-            w = w - torch.bmm(coeff.transpose(1, 2), qs).squeeze(1)
+            w3 = torch.baddbmm(w3, torch.bmm(w3, qs.transpose(1, 2)), qs, alpha=-1.0)
+        w = w3.squeeze(1)
         beta = torch.linalg.vector_norm(w, dim=1)
-        betas.append(beta)
-        ok = beta > 1e-6 * alphas[0].abs().clamp_min(1e-30)
+        betas[:, j] = beta
+        ok = beta > 1e-6 * alphas[:, 0].abs().clamp_min(1e-30)
         q = torch.where(ok[:, None], w / beta.clamp_min(1e-30)[:, None], torch.zeros_like(w))
-        if j % 4 == 0 or j == k:  # the largest Ritz value; stop once it has settled everywhere
+        n = j + 1
+        if (n >= 8 and n % JACOBIAN_CHECK_EVERY == 0) or n == k:  # the largest Ritz value; stop once settled
             previous = top
-            top = _top_ritz_value(alphas, betas)
-            if j == k or bool(((top - previous).abs() <= 1e-7 * top.abs()).all()):
+            top = _top_ritz_value(alphas[:, :n], betas[:, : n - 1])
+            if n == k or bool(((top - previous).abs() <= rtol * top.abs()).all()):
                 break
     return top.clamp_min(0.0).sqrt().to(e.dtype)
 
 
-def _top_ritz_value(alphas: list[Tensor], betas: list[Tensor]) -> Tensor:
-    """Largest eigenvalue of the Lanczos tridiagonal matrix, per batch row (float64)."""
-    tri = torch.diag_embed(torch.stack(alphas, dim=1).double())
-    if len(alphas) > 1:
-        off = torch.stack(betas[: len(alphas) - 1], dim=1).double()
+def _top_ritz_value(alphas: Tensor, betas: Tensor) -> Tensor:
+    """Largest eigenvalue of the Lanczos tridiagonal matrices, per batch row (float64):
+    ``alphas`` (T, n) the diagonals, ``betas`` (T, n-1) the off-diagonals."""
+    tri = torch.diag_embed(alphas.double())
+    if alphas.shape[1] > 1:
+        off = betas.double()
         tri = tri + torch.diag_embed(off, 1) + torch.diag_embed(off, -1)
     finite = torch.isfinite(tri).all(dim=2).all(dim=1)  # eigvalsh raises on NaN: mask those rows
     top = torch.linalg.eigvalsh(torch.where(finite[:, None, None], tri, torch.zeros_like(tri)))[:, -1]
