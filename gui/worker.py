@@ -25,6 +25,8 @@ queued call on the main thread. Nothing here imports Qt.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 import traceback
@@ -36,6 +38,17 @@ from engine.breakpoints import BreakpointSet, default_breakpoints
 from sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
+
+TRAINING_NICENESS = 5  # the training thread yields the CPU to the GUI thread when both want it
+
+
+def _lower_priority() -> None:
+    """Give this thread (and the OpenMP team torch creates from it, which inherits the
+    value) a lower scheduling priority than the GUI thread: on a machine with as many
+    cores as torch threads, redraws otherwise wait for the training kernels. Linux keeps a
+    nice value per thread; elsewhere this is a no-op."""
+    with contextlib.suppress(AttributeError, OSError):  # no setpriority (Windows) or not allowed
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
 
 
 class TrainingWorker:
@@ -125,6 +138,7 @@ class TrainingWorker:
         self._wake.set()
 
     def _run(self) -> None:
+        _lower_priority()
         next_at = 0.0
         while not self._quit:
             self._run_commands()
