@@ -39,7 +39,9 @@ from sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
 
-TRAINING_NICENESS = 5  # the training thread yields the CPU to the GUI thread when both want it
+TRAINING_NICENESS = (
+    5  # added to the nice value: the training thread yields the CPU to the GUI thread when both want it
+)
 
 
 def _lower_priority() -> None:
@@ -48,7 +50,10 @@ def _lower_priority() -> None:
     cores as torch threads, redraws otherwise wait for the training kernels. Linux keeps a
     nice value per thread; elsewhere this is a no-op."""
     with contextlib.suppress(AttributeError, OSError):  # no setpriority (Windows) or not allowed
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), TRAINING_NICENESS)
+        tid = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + TRAINING_NICENESS)
+        )
 
 
 class TrainingWorker:
