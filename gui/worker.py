@@ -39,9 +39,8 @@ from sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
 
-TRAINING_NICENESS = (
-    5  # added to the nice value: the training thread yields the CPU to the GUI thread when both want it
-)
+# Added to the training thread's nice value: it yields the CPU to the GUI thread when both want it.
+TRAINING_NICENESS = 5
 
 
 def _lower_priority() -> None:
