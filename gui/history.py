@@ -217,9 +217,7 @@ class History:
         if not n or not blocks:
             return np.full((1, 1), np.nan, np.float32), 1
         widths = tuple(buf.tail[1] for buf in blocks)
-        b = 1
-        while n > b * max_columns:
-            b *= 2
+        b = bin_size(n, max_columns)
         key = (layer, max_columns)
         cache = self._bins.get(key)
         if cache is None or cache[0] != (self._epoch, b, widths):
@@ -248,6 +246,24 @@ class History:
     def _rows(blocks: list[Buffer], layer: int, lo: int, hi: int) -> np.ndarray:
         pieces = [buf.view[lo:hi, min(layer, buf.tail[0] - 1), :] for buf in blocks]
         return np.concatenate(pieces, axis=1) if len(pieces) > 1 else pieces[0]
+
+
+def bin_size(n: int, max_columns: int) -> int:
+    """Steps per column: the smallest power of two that fits ``n`` steps in ``max_columns``."""
+    b = 1
+    while n > b * max_columns:
+        b *= 2
+    return b
+
+
+def bin_rows(rows: np.ndarray, b: int) -> np.ndarray:
+    """``bin_mean`` over groups of ``b`` rows, the last (partial) group included."""
+    n = rows.shape[0]
+    full = (n // b) * b
+    cols = [bin_mean(rows[:full], b)] if full else []
+    if full < n:
+        cols.append(bin_mean(rows[full:], n - full))
+    return np.concatenate(cols, axis=0)
 
 
 def bin_mean(rows: np.ndarray, b: int) -> np.ndarray:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from gui import colormaps
-from gui.history import History, bin_mean
+from gui.history import History, bin_rows, bin_size
 from gui.panels.base import HeatmapPlot, LayerSelector, info_label
 from gui.panels.gradient_flow import MAX_COLUMNS
 
@@ -34,14 +34,8 @@ def log_grad_difference(
     t = min(ra.shape[1], rb.shape[1])
     with np.errstate(invalid="ignore"):
         d = ra[:, :t] - rb[:, :t]  # (n, t)
-    size = 1
-    while n > size * max_columns:
-        size *= 2
-    full = (n // size) * size
-    cols = [bin_mean(d[:full], size)] if full else []
-    if full < n:
-        cols.append(bin_mean(d[full:], n - full))
-    return np.ascontiguousarray(np.concatenate(cols, axis=0).T), size
+    size = bin_size(n, max_columns)
+    return np.ascontiguousarray(bin_rows(d, size).T), size
 
 
 class DifferencePanel(QWidget):
