@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import types
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
@@ -158,8 +159,31 @@ def add_plot(layout: pg.GraphicsLayout, row: int, col: int, title: str) -> pg.Pl
     for side in ("left", "bottom"):
         plot.getAxis(side).enableAutoSIPrefix(False)
         cheap_axis(plot.getAxis(side))
-    plot.setMenuEnabled(False)
+    menus_off(plot)
     return plot
+
+
+def menus_off(plot: pg.PlotItem) -> None:
+    """Switch a plot's context menus off without deleting them.
+
+    PlotItem.setMenuEnabled(False) makes its ViewBox drop the QMenu it built, and deleting
+    that QMenu segfaulted PySide6 now and then in the GUI tests (about one full GUI run in
+    four here; always in ViewBox._applyMenuEnabled, after many windows had come and gone;
+    pyqtgraph has met QMenu lifetime crashes with PySide6 before: issues #2497, #2520). A
+    disabled ViewBox never shows its menu (mouseClickEvent and getContextMenus check
+    menuEnabled()), so keeping the object costs one idle QMenu per plot."""
+    plot.setMenuEnabled(False, enableViewBoxMenu=None)  # the PlotItem's own menu: a flag only
+    plot.vb.state["enableMenu"] = False  # what ViewBox.menuEnabled() reads
+
+
+class ColorBar(pg.ColorBarItem):
+    """pyqtgraph's ColorBarItem, whose constructor switches its menus off with ``menus_off``."""
+
+    def setMenuEnabled(self, enableMenu: bool = True, enableViewBoxMenu: Any = "same") -> None:
+        if enableMenu is False and enableViewBoxMenu == "same":
+            menus_off(self)
+        else:
+            super().setMenuEnabled(enableMenu, enableViewBoxMenu)
 
 
 LEGEND_BRUSH = (22, 24, 29, 200)
@@ -240,7 +264,7 @@ class HeatmapPlot:
         self.image = FastImageItem(autoDownsample=True)  # no more pixels than the screen shows
         self.plot.addItem(self.image)
         self.levels = levels
-        self.bar = pg.ColorBarItem(
+        self.bar = ColorBar(
             values=levels,
             colorMap=colormaps.cmap(colormap),
             width=10,
@@ -365,3 +389,31 @@ def placeholder(text: str) -> QLabel:
     label.setStyleSheet("color: #8a8f98; padding: 12px;")
     label.setWordWrap(True)
     return label
+
+
+class HeatmapGrids:
+    """The heatmap grids of a panel whose plots depend on the run (LSTM gates or GRU gates,
+    with or without a cell state), shown one at a time in ``view``.
+
+    Each arrangement is built once, on first use, and kept: a run switch swaps which grid the
+    view shows instead of clearing the layout and building new plot items. Destroying
+    pyqtgraph plots (ViewBoxes and their QMenus) while the app runs is where PySide6 has
+    crashed (pyqtgraph issues #2497, #2520), and a fresh-clone test run segfaulted once in
+    such a rebuild. A grid not shown costs a few idle items."""
+
+    def __init__(self, view: pg.GraphicsLayoutWidget) -> None:
+        self.view = view
+        self._grids: dict[Hashable, tuple[pg.GraphicsLayout, dict[str, HeatmapPlot]]] = {}
+
+    def show(
+        self, key: Hashable, build: Callable[[pg.GraphicsLayout], dict[str, HeatmapPlot]]
+    ) -> dict[str, HeatmapPlot]:
+        """Show the grid for ``key`` (``build(layout)`` fills a new one) and return its plots."""
+        grid = self._grids.get(key)
+        if grid is None:
+            layout = self.view.ci if not self._grids else pg.GraphicsLayout()
+            grid = (layout, build(layout))
+            self._grids[key] = grid
+        if self.view.centralWidget is not grid[0]:
+            self.view.setCentralItem(grid[0])
+        return grid[1]

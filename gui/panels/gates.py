@@ -15,7 +15,7 @@ import pyqtgraph as pg
 
 from engine.record import GATE_NAMES, SIGMOID_GATES
 from gui import colormaps
-from gui.panels.base import HeatmapPlot, LayerSelector, Panel, info_label
+from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
 
 DESCRIPTIONS = {
     "i": "i · input gate (σ)",
@@ -68,6 +68,7 @@ class GatesPanel(Panel):
         self.view = pg.GraphicsLayoutWidget()
         lay.addWidget(self.view, 1)
         self.maps: dict[str, HeatmapPlot] = {}
+        self.grids = HeatmapGrids(self.view)
         self._names: list[str] = []
         self.view.scene().sigMouseMoved.connect(self._on_hover)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -89,13 +90,16 @@ class GatesPanel(Panel):
         if names == self._names:
             return
         self._names = names
-        self.view.ci.clear()
-        self.maps = {}
+        self.maps = self.grids.show(tuple(names), lambda layout: self._build(layout, names))
+
+    @staticmethod
+    def _build(layout: pg.GraphicsLayout, names: list[str]) -> dict[str, HeatmapPlot]:
         cols = 2 if len(names) > 1 else 1
+        maps = {}
         for i, name in enumerate(names):
             sigmoid = name in SIGMOID_GATES or name == "tanh'"
-            self.maps[name] = HeatmapPlot(
-                self.view.ci,
+            maps[name] = HeatmapPlot(
+                layout,
                 i // cols,
                 i % cols,
                 title=DESCRIPTIONS[name],
@@ -104,6 +108,7 @@ class GatesPanel(Panel):
                 colormap=colormaps.SEQUENTIAL if sigmoid else colormaps.DIVERGING,
                 levels=colormaps.UNIT_LEVELS if sigmoid else colormaps.SIGNED_LEVELS,
             )
+        return maps
 
     def _gate_images(self, rec: Any, layer: int) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

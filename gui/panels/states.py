@@ -13,7 +13,7 @@ from typing import Any
 import pyqtgraph as pg
 
 from gui import colormaps
-from gui.panels.base import HeatmapPlot, LayerSelector, Panel, info_label, set_title
+from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label, set_title
 
 FIELDS = {  # name: (record attribute, title, fixed levels or None for symmetric auto)
     "h": ("hidden", "hₜ hidden state", colormaps.SIGNED_LEVELS),
@@ -36,6 +36,7 @@ class StatesPanel(Panel):
         self.view = pg.GraphicsLayoutWidget()
         lay.addWidget(self.view, 1)
         self.maps: dict[str, HeatmapPlot] = {}
+        self.grids = HeatmapGrids(self.view)
         self._fields: list[str] = []
         self.view.scene().sigMouseMoved.connect(self._on_hover)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -54,12 +55,15 @@ class StatesPanel(Panel):
         if fields == self._fields:
             return
         self._fields = fields
-        self.view.ci.clear()
-        self.maps = {}
+        self.maps = self.grids.show(tuple(fields), lambda layout: self._build(layout, fields, lstm))
+
+    @staticmethod
+    def _build(layout: pg.GraphicsLayout, fields: list[str], lstm: bool) -> dict[str, HeatmapPlot]:
+        maps = {}
         for i, name in enumerate(fields):
             _attr, title, levels = FIELDS[name]
-            self.maps[name] = HeatmapPlot(
-                self.view.ci,
+            maps[name] = HeatmapPlot(
+                layout,
                 i % 2 if lstm else 0,
                 i // 2 if lstm else i,
                 title=title,
@@ -68,6 +72,7 @@ class StatesPanel(Panel):
                 colormap=colormaps.DIVERGING,
                 levels=levels or colormaps.SIGNED_LEVELS,
             )
+        return maps
 
     def _update_record(self, rec: Any) -> None:
         if rec is None:

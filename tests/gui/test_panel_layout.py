@@ -37,3 +37,22 @@ def test_heatmaps_hand_qpainter_a_32_bit_image(window, qtbot):
     m = window.panels["gates"].maps["f"]
     m.image.render()
     assert m.image.qimage.format() == FAST_FORMAT != QImage.Format.Format_Indexed8
+
+
+def test_plot_menus_are_off_but_never_deleted(qtbot):
+    """Deleting a ViewBox's QMenu at run time is where PySide6 segfaulted: menus are switched
+    off (no context menu from the plot, its ViewBox or a colour bar) and the objects kept."""
+    import pyqtgraph as pg
+
+    from gui.panels.base import ColorBar, add_plot
+
+    glw = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(glw)
+    plot = add_plot(glw.ci, 0, 0, "p")
+    bar = ColorBar(values=(0, 1), colorMap=pg.colormap.get("viridis"))
+    for item in (plot, bar):
+        assert not item.menuEnabled() and not item.vb.menuEnabled()
+        assert item.vb.menu is not None  # kept alive, only switched off
+        assert item.vb.getContextMenus(None) == []
+    bar.setMenuEnabled(True)  # turning a menu back on still works the pyqtgraph way
+    assert bar.menuEnabled() and bar.vb.menuEnabled()

@@ -279,3 +279,32 @@ def test_layer_selector_shows_the_chosen_layer(window, qtbot):
     np.testing.assert_array_equal(gates.maps["o"].data, c.record.gates["o"][1].T)
     window.cursor.set(4)
     assert window.panels["states"].maps["h"].cursor_line.value() == 4.5
+
+
+def test_switching_cells_reuses_the_heatmap_grids(window, qtbot):
+    """A run switch shows another grid instead of destroying plots and building new ones:
+    going back to the LSTM shows the very same (still valid) plot items again."""
+    import shiboken6
+
+    c = window.controller
+    gates, states = window.panels["gates"], window.panels["states"]
+    lstm_gates, lstm_states = dict(gates.maps), dict(states.maps)
+    assert set(lstm_gates) == {"i", "f", "g", "o"} and set(lstm_states) == {"c", "h", "dc", "dh"}
+    lstm_cfg = c.config
+    for cfg in (
+        TrainConfig(model="gru", task="copy", hidden_size=8, seq_len=8, delay=3, batch_size=4, device="cpu"),
+        lstm_cfg,
+    ):
+        c.new_run(cfg)
+        qtbot.waitUntil(lambda cfg=cfg: c.config == cfg and c.mode == "live" and not c.busy_text, timeout=T)
+        run_steps(qtbot, window, 1)
+        qtbot.waitUntil(lambda: c.record is not None and c.record.step == 0, timeout=T)
+        if cfg is not lstm_cfg:
+            assert set(gates.maps) == {"r", "z", "n"} and set(states.maps) == {"h", "dh"}
+            assert all(shiboken6.isValid(m.plot) for m in lstm_gates.values())  # kept, not destroyed
+    assert gates.maps == lstm_gates and all(gates.maps[k] is lstm_gates[k] for k in lstm_gates)
+    assert all(states.maps[k] is lstm_states[k] for k in lstm_states)
+    for panel in (gates, states):
+        shown = panel.view.centralWidget
+        assert all(m.plot.parentItem() is shown for m in panel.maps.values())
+        assert all(m.data is not None for m in panel.maps.values())
