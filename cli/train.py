@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from engine import native
+
 
 def _fmt(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else str(v)
@@ -33,6 +35,11 @@ def run_train(args: argparse.Namespace) -> int:
             return 2
         torch.set_num_threads(args.threads)
     try:
+        native.mode()  # a bad RNNSCOPE_KERNELS is an argument error too
+        if native.needs_build():
+            print(
+                "rnnscope: compiling the C++ recurrence kernels (once per machine, ~10-30 s)", file=sys.stderr
+            )
         cfg = config_from_args(args)
         if args.probe_every is None:
             # Headless, nothing shows a frame: the recorder asks for the frames it stores and

@@ -18,6 +18,9 @@ Conventions (time-major, as PyTorch's cuDNN path): T timesteps, B batch, H hidde
 - gate order and formulas are PyTorch's: LSTM (i, f, g, o); GRU (r, z, n) with
   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h.
 
+The time loops themselves run in C++ (engine/native, float32 on the CPU) or as torch
+operations (engine/loops.py, everywhere else); both fill the same tensors.
+
 A :class:`Capture` passed in receives the forward activations and the backward
 gradients of that layer; the caller reads them after ``loss.backward()``.
 """
@@ -30,6 +33,9 @@ from typing import Any
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
+
+from engine import loops, native
+from engine.loops import shift_in
 
 
 @dataclass
@@ -55,25 +61,15 @@ def _zeros_if_none(g: Tensor | None, like: Tensor) -> Tensor:
     return torch.zeros_like(like) if g is None else g
 
 
-def _shift_in(first: Tensor, seq: Tensor) -> Tensor:
-    """[first, seq_0 .. seq_{T-2}]: the previous-step values for every t. (T, B, H)"""
-    return torch.cat([first.unsqueeze(0), seq[:-1]], dim=0)
-
-
 class RNNRecurrence(torch.autograd.Function):
     """h_t = tanh(xp_t + W_hh h_{t-1} + b_hh)."""
 
     @staticmethod
     def forward(ctx: FunctionCtx, xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, cap: Capture) -> Tensor:
-        T = xp.shape[0]
-        pre = xp + b_hh  # (T, B, H), new storage the loop fills in place
-        w_t = w_hh.t()
-        hs = torch.empty_like(pre)
-        h = h0
-        for t in range(T):
-            p = pre[t]
-            p.addmm_(h, w_t)
-            h = torch.tanh(p, out=hs[t])
+        if native.use_native(xp):
+            hs = native.ops().rnn_forward(xp, h0, w_hh, b_hh)
+        else:
+            hs = loops.rnn_forward(xp, h0, w_hh, b_hh)
         ctx.save_for_backward(hs, h0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
         cap.h, cap.h0 = hs.detach(), h0  # detached: cap must not hold the output (see Capture)
@@ -83,19 +79,14 @@ class RNNRecurrence(torch.autograd.Function):
     def backward(ctx: Any, g_h: Tensor | None) -> tuple[Tensor | None, ...]:
         hs, h0, w_hh = ctx.saved_tensors
         cap: Capture = ctx.cap
-        T = hs.shape[0]
         g_h = _zeros_if_none(g_h, hs)
-        deriv = 1.0 - hs * hs  # tanh'(pre_t) = 1 - h_t^2
-        dpre = torch.empty_like(hs)
-        dh_all = torch.empty_like(hs)
-        dh_rec = torch.zeros_like(h0)
-        for t in range(T - 1, -1, -1):
-            dh = torch.add(g_h[t], dh_rec, out=dh_all[t])
-            dp = torch.mul(dh, deriv[t], out=dpre[t])
-            dh_rec = dp.mm(w_hh)
+        if native.use_native(hs):
+            dpre, dh_all, dh_rec = native.ops().rnn_backward(g_h, hs, w_hh)
+        else:
+            dpre, dh_all, dh_rec = loops.rnn_backward(g_h, hs, w_hh)
         cap.dh = dh_all
         flat = dpre.reshape(-1, dpre.shape[-1])
-        d_w = flat.t().mm(_shift_in(h0, hs).reshape(-1, hs.shape[-1]))
+        d_w = flat.t().mm(shift_in(h0, hs).reshape(-1, hs.shape[-1]))
         return dpre, dh_rec, d_w, flat.sum(0), None
 
 
@@ -107,33 +98,10 @@ class LSTMRecurrence(torch.autograd.Function):
     def forward(
         ctx: FunctionCtx, xp: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, b_hh: Tensor, cap: Capture
     ) -> tuple[Tensor, Tensor]:
-        T, B, G = xp.shape
-        H = G // 4
-        act = xp + b_hh  # (T, B, 4H): pre-activations, turned into activations in place
-        w_t = w_hh.t()
-        hs = act.new_empty(T, B, H)
-        cs = act.new_empty(T, B, H)
-        tcs = act.new_empty(T, B, H)
-        h, c = h0, c0
-        gate_i, gate_f, gate_g, gate_o = (v.unbind(0) for v in act.split(H, dim=2))
-        for a, i, f, g, o, c_out, tc_out, h_out in zip(
-            act.unbind(0),
-            gate_i,
-            gate_f,
-            gate_g,
-            gate_o,
-            cs.unbind(0),
-            tcs.unbind(0),
-            hs.unbind(0),
-            strict=False,
-        ):
-            a.addmm_(h, w_t)
-            g_pre = g.clone()
-            a.sigmoid_()
-            torch.tanh(g_pre, out=g)
-            c = torch.mul(f, c, out=c_out)
-            c.addcmul_(i, g)
-            h = torch.mul(o, torch.tanh(c, out=tc_out), out=h_out)
+        if native.use_native(xp):
+            act, hs, cs, tcs = native.ops().lstm_forward(xp, h0, c0, w_hh, b_hh)
+        else:
+            act, hs, cs, tcs = loops.lstm_forward(xp, h0, c0, w_hh, b_hh)
         ctx.save_for_backward(act, cs, tcs, hs, h0, c0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
         cap.act, cap.h, cap.c, cap.tanh_c, cap.h0, cap.c0 = act, hs.detach(), cs.detach(), tcs, h0, c0
@@ -146,45 +114,15 @@ class LSTMRecurrence(torch.autograd.Function):
         T, B, G = act.shape
         H = G // 4
         g_h = _zeros_if_none(g_h, hs)
-        i, f, g, o = act.split(H, dim=2)
-        c_prev = _shift_in(c0, cs)
-        # Per-timestep local derivatives, all timesteps at once.
-        k = o * (1.0 - tcs * tcs)  # dc_t from dh_t
-        mult = torch.cat(
-            [g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - g * g), tcs * o * (1.0 - o)], dim=2
-        ).view(T, B, 4, H)  # d(pre of i, f, g) = dc * mult[:3]; d(pre of o) = dh * mult[3]
-        dpre = act.new_empty(T, B, 4, H)
-        dh_all = torch.empty_like(hs)
-        dc_all = torch.empty_like(cs)
-        dh_rec = torch.zeros_like(h0)
-        dc_carry = torch.zeros_like(c0)  # f_{t+1} * dL/dc_{t+1}
-        g_cs: list[Tensor | None] = [None] * T if g_c is None else list(g_c.unbind(0))
-        steps = zip(
-            g_h.unbind(0),
-            g_cs,
-            dh_all.unbind(0),
-            dc_all.unbind(0),
-            k.unbind(0),
-            dpre.unbind(0),
-            mult[:, :, :3].unbind(0),
-            mult[:, :, 3].unbind(0),
-            f.unbind(0),
-            strict=False,
-        )
-        for gh, gc, dh_out, dc_out, k_t, dp, m_ifg, m_o, f_t in reversed(list(steps)):
-            dh = torch.add(gh, dh_rec, out=dh_out)
-            if gc is None:
-                dc = torch.addcmul(dc_carry, dh, k_t, out=dc_out)
-            else:
-                dc = torch.add(gc, dc_carry, out=dc_out)
-                dc.addcmul_(dh, k_t)
-            torch.mul(dc.unsqueeze(1), m_ifg, out=dp[:, :3])
-            torch.mul(dh, m_o, out=dp[:, 3])
-            dh_rec = dp.view(B, G).mm(w_hh)
-            dc_carry = dc * f_t
+        if native.use_native(act):
+            dpre, dh_all, dc_all, dh_rec, dc_carry = native.ops().lstm_backward(
+                g_h, g_c, act, cs, tcs, c0, w_hh
+            )
+        else:
+            dpre, dh_all, dc_all, dh_rec, dc_carry = loops.lstm_backward(g_h, g_c, act, cs, tcs, c0, w_hh)
         cap.dh, cap.dc = dh_all, dc_all
-        flat = dpre.view(T * B, G)
-        d_w = flat.t().mm(_shift_in(h0, hs).view(T * B, H))
+        flat = dpre.reshape(T * B, G)
+        d_w = flat.t().mm(shift_in(h0, hs).view(T * B, H))
         return dpre.view(T, B, G), dh_rec, dc_carry, d_w, flat.sum(0), None
 
 
@@ -194,23 +132,10 @@ class GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: FunctionCtx, xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, cap: Capture) -> Tensor:
-        T, B, G = xp.shape
-        H = G // 3
-        w_t = w_hh.t()
-        hp = xp.new_empty(T, B, G)  # W_hh h_{t-1} + b_hh
-        act = xp.new_empty(T, B, G)  # r, z, n
-        hs = xp.new_empty(T, B, H)
-        h = h0
-        for t in range(T):
-            p = torch.addmm(b_hh, h, w_t, out=hp[t])
-            a = act[t]
-            rz = torch.add(xp[t, :, : 2 * H], p[:, : 2 * H], out=a[:, : 2 * H])
-            rz.sigmoid_()
-            n = torch.addcmul(xp[t, :, 2 * H :], a[:, :H], p[:, 2 * H :], out=a[:, 2 * H :])
-            n.tanh_()
-            hn = torch.sub(h, n, out=hs[t])
-            hn.mul_(a[:, H : 2 * H]).add_(n)
-            h = hn
+        if native.use_native(xp):
+            act, hp, hs = native.ops().gru_forward(xp, h0, w_hh, b_hh)
+        else:
+            act, hp, hs = loops.gru_forward(xp, h0, w_hh, b_hh)
         ctx.save_for_backward(act, hp, hs, h0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
         cap.act, cap.hp, cap.h, cap.h0 = act, hp, hs.detach(), h0
@@ -223,27 +148,13 @@ class GRURecurrence(torch.autograd.Function):
         T, B, G = act.shape
         H = G // 3
         g_h = _zeros_if_none(g_h, hs)
-        r, z, n = act.split(H, dim=2)
-        h_prev = _shift_in(h0, hs)
-        d_n = (1.0 - z) * (1.0 - n * n)  # d(pre n) = dh * d_n
-        d_z = (h_prev - n) * z * (1.0 - z)  # d(pre z) = dh * d_z
-        zn = torch.stack([d_z, d_n], dim=2)  # (T, B, 2, H)
-        r_mult = hp[:, :, 2 * H :] * r * (1.0 - r)  # d(pre r) = d(pre n) * r_mult
-        ones_r = torch.cat([torch.ones_like(r), torch.ones_like(z), r], dim=2)  # dhp = dxp * [1, 1, r]
-        dxp = act.new_empty(T, B, G)
-        dhp = act.new_empty(T, B, G)
-        dh_all = torch.empty_like(hs)
-        dh_rec = torch.zeros_like(h0)
-        for t in range(T - 1, -1, -1):
-            dh = torch.add(g_h[t], dh_rec, out=dh_all[t])
-            dx = dxp[t]
-            torch.mul(dh.unsqueeze(1), zn[t], out=dx.view(B, 3, H)[:, 1:])
-            torch.mul(dx[:, 2 * H :], r_mult[t], out=dx[:, :H])
-            dp = torch.mul(dx, ones_r[t], out=dhp[t])
-            dh_rec = torch.addcmul(dp.mm(w_hh), dh, z[t])
+        if native.use_native(act):
+            dxp, dhp, dh_all, dh_rec = native.ops().gru_backward(g_h, act, hp, hs, h0, w_hh)
+        else:
+            dxp, dhp, dh_all, dh_rec = loops.gru_backward(g_h, act, hp, hs, h0, w_hh)
         cap.dh = dh_all
         flat = dhp.view(T * B, G)
-        d_w = flat.t().mm(h_prev.view(T * B, H))
+        d_w = flat.t().mm(shift_in(h0, hs).view(T * B, H))
         return dxp, dh_rec, d_w, flat.sum(0), None
 
 

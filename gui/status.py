@@ -9,6 +9,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
+from engine import native
+
 
 def _fmt_loss(x: float) -> str:
     return "—" if not math.isfinite(x) else f"{x:.4g}"
@@ -92,6 +94,7 @@ class StatusBar(QStatusBar):
         else:
             self.labels["speed"].setText("paused" if c.mode == "live" else c.mode)
         self.labels["device"].setText(f"device {c.device or '—'}")
+        self.labels["device"].setToolTip(f"CPU recurrences: {native.status()}")
         self.labels["branch"].setText(f"branch {c.branch_name or '—'}")
         name = Path(c.path).name if c.path is not None else "—"
         self.labels["file"].setText(f"{name} (unsaved)" if c.unsaved else name)

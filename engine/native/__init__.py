@@ -1,0 +1,138 @@
+"""Which implementation runs the recurrences' time loops: C++ (``recurrence.cpp``) or torch.
+
+engine/cells.py asks :func:`use_native` for each layer call. The C++ loops serve float32
+tensors on the CPU; CUDA, float64 and machines where the kernels cannot be built use the
+Python loops of engine/cells.py, which compute the same thing and stay the reference the
+tests hold the C++ loops to.
+
+Choose with the environment variable ``RNNSCOPE_KERNELS``:
+- ``auto`` (default): C++ where it builds, else the torch loops (with one warning saying why);
+- ``native``: C++ or an error; ``torch``: never build, always the Python loops.
+:func:`forced` overrides it inside a ``with`` block (tests, benchmarks).
+
+The first use on a machine compiles the kernels (10-30 s; :func:`prepare_in_background`
+starts that early); later processes load the cached library in milliseconds.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+
+from engine.native.builder import BuildError, build, compiler, plan
+
+MODES = ("auto", "native", "torch")
+ENV = "RNNSCOPE_KERNELS"
+
+_lock = threading.Lock()
+_loaded: bool | None = None  # None: not tried yet
+_reason = "not loaded yet"
+_forced: str | None = None
+
+
+def mode() -> str:
+    if _forced is not None:
+        return _forced
+    m = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if m not in MODES:
+        raise ValueError(f"{ENV}={m!r}: must be one of {', '.join(MODES)}")
+    return m
+
+
+def _load_library() -> tuple[bool, str]:
+    cxx = compiler()
+    if cxx is None:
+        return False, "no C++ compiler found (set CXX, or install g++)"
+    try:
+        path = build(cxx)
+        try:
+            torch.ops.load_library(str(path))
+        except OSError:  # a damaged cached file: build it again, once
+            path.unlink(missing_ok=True)
+            path = build(cxx)
+            torch.ops.load_library(str(path))
+    except (BuildError, OSError) as e:
+        return False, str(e)
+    return True, f"C++ kernels ({path})"
+
+
+def load() -> bool:
+    """Build (once per machine) and load the kernels; False if that failed (see :func:`status`)."""
+    global _loaded, _reason
+    if _loaded is not None:
+        return _loaded
+    with _lock:
+        if _loaded is None:
+            _loaded, _reason = _load_library()
+            if not _loaded and mode() == "auto":
+                warnings.warn(
+                    f"rnnscope: the C++ recurrence kernels are not available ({_reason}); "
+                    "using the slower torch loops",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+    return _loaded
+
+
+def status() -> str:
+    """One line for a status bar or log: which loops run on the CPU, and why."""
+    m = mode()
+    if m == "torch":
+        return f"torch loops ({ENV}=torch)"
+    if _loaded is None:
+        return "C++ kernels not loaded yet"
+    return _reason if _loaded else f"torch loops: {_reason}"
+
+
+def use_native(t: torch.Tensor) -> bool:
+    """Whether the recurrence over ``t`` (the input projection) runs in C++."""
+    if t.device.type != "cpu" or t.dtype != torch.float32:
+        return False
+    m = mode()
+    if m == "torch":
+        return False
+    ok = load()
+    if not ok and m == "native":
+        raise RuntimeError(f"{ENV}=native but the C++ kernels are not available: {_reason}")
+    return ok
+
+
+def ops() -> Any:
+    """The loaded operators (``rnn_forward``, ``lstm_backward``, ...)."""
+    return torch.ops.rnnscope
+
+
+@contextmanager
+def forced(m: str) -> Iterator[None]:
+    """Run the block with kernels mode ``m`` ("native" | "torch" | "auto")."""
+    global _forced
+    if m not in MODES:
+        raise ValueError(f"kernels mode {m!r}: must be one of {', '.join(MODES)}")
+    before, _forced = _forced, m
+    try:
+        yield
+    finally:
+        _forced = before
+
+
+def needs_build() -> bool:
+    """Whether the first use in this process will compile (seconds) rather than load."""
+    if _loaded is not None or mode() == "torch":
+        return False
+    cxx = compiler()
+    return cxx is not None and not plan(cxx).library.exists()
+
+
+def prepare_in_background() -> threading.Thread | None:
+    """Start building/loading the kernels on a daemon thread (None if nothing to do)."""
+    if _loaded is not None or mode() == "torch":
+        return None
+    th = threading.Thread(target=load, name="rnnscope-kernels", daemon=True)
+    th.start()
+    return th

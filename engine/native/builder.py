@@ -1,0 +1,117 @@
+"""Compile recurrence.cpp once per machine and load it as ``torch.ops.rnnscope``.
+
+Not torch.utils.cpp_extension.load: that needs ninja, builds Python bindings nobody
+uses here (the functions are registered as torch operators), and guards its build
+directory with a lock file that a build killed half-way leaves behind, so every later
+start waits on it forever. This builds with the same compiler flags PyTorch's helpers
+give (include and library paths, the C++ ABI), into a file named by a hash of
+everything that changes the binary, written under a temporary name and renamed into
+place: two processes building at once both succeed, and a killed build leaves only a
+temporary file, never a half-written library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+SOURCE = Path(__file__).with_name("recurrence.cpp")
+BUILD_TIMEOUT_S = 600.0
+_VECTOR_FLAGS = {
+    # torch.backends.cpu.get_cpu_capability() -> flags that let ATen's Vectorized<float> use
+    # that instruction set (and SLEEF's exp/tanh for it). AVX2 also for AVX512 machines:
+    # 8 lanes are plenty for these row lengths and need no AVX512 headers of SLEEF.
+    "AVX2": ["-mavx2", "-mfma", "-DCPU_CAPABILITY_AVX2", "-DCPU_CAPABILITY=AVX2"],
+    "AVX512": ["-mavx2", "-mfma", "-DCPU_CAPABILITY_AVX2", "-DCPU_CAPABILITY=AVX2"],
+}
+
+
+class BuildError(RuntimeError):
+    """The kernels could not be compiled or loaded; ``log`` holds the compiler's output."""
+
+    def __init__(self, message: str, log: Path | None = None) -> None:
+        super().__init__(message if log is None else f"{message} (compiler output: {log})")
+        self.log = log
+
+
+@dataclass(frozen=True)
+class Build:
+    command: list[str]
+    library: Path
+
+
+def cache_dir() -> Path:
+    """$RNNSCOPE_CACHE_DIR, else $XDG_CACHE_HOME/rnnscope, else ~/.cache/rnnscope."""
+    env = os.environ.get("RNNSCOPE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rnnscope"
+
+
+def compiler() -> str | None:
+    return os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+
+
+def plan(cxx: str) -> Build:
+    """The compile command and the library it produces (named by what determines it)."""
+    from torch.utils import cpp_extension
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    abi = int(torch._C._GLIBCXX_USE_CXX11_ABI)
+    flags = ["-O3", "-std=c++20", "-fPIC", "-shared", "-w", f"-D_GLIBCXX_USE_CXX11_ABI={abi}"]
+    flags += _VECTOR_FLAGS.get(capability, [])
+    includes = [f"-I{p}" for p in cpp_extension.include_paths()[:1]]
+    libs = [f"-L{p}" for p in cpp_extension.library_paths()]
+    rpath = [f"-Wl,-rpath,{p}" for p in cpp_extension.library_paths()]
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256()
+    for part in (
+        source,
+        cxx.encode(),
+        " ".join(flags).encode(),
+        torch.__version__.encode(),
+        platform.machine().encode(),
+        " ".join(includes).encode(),
+    ):
+        key.update(part)
+        key.update(b"\0")
+    out = cache_dir() / "kernels" / f"recurrence-{key.hexdigest()[:16]}.so"
+    command = [cxx, *flags, *includes, str(SOURCE), *libs, *rpath, "-lc10", "-ltorch_cpu", "-o"]
+    return Build(command=command, library=out)
+
+
+def build(cxx: str, timeout: float = BUILD_TIMEOUT_S) -> Path:
+    """The library for this machine: the cached one, or compiled now (~10-30 s, once)."""
+    b = plan(cxx)
+    if b.library.exists():
+        return b.library
+    b.library.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=b.library.stem + ".", suffix=".tmp.so", dir=b.library.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    log = b.library.with_suffix(".log")
+    try:
+        try:
+            proc = subprocess.run(
+                [*b.command, str(tmp)], capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as e:
+            raise BuildError(f"compiling {SOURCE.name} took over {timeout:.0f} s") from e
+        except OSError as e:
+            raise BuildError(f"cannot run the C++ compiler {cxx!r}: {e}") from e
+        if proc.returncode != 0 or tmp.stat().st_size == 0:
+            log.write_text(" ".join(b.command) + "\n\n" + proc.stdout + proc.stderr)
+            raise BuildError(f"{cxx} failed to compile {SOURCE.name} (exit {proc.returncode})", log)
+        os.replace(tmp, b.library)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return b.library

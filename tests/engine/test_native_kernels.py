@@ -1,0 +1,195 @@
+"""The C++ time loops (engine/native) against the torch loops (engine/loops.py) they replace.
+
+tests/engine/test_cells.py holds both to the fused PyTorch modules and to an unrolled
+autograd reference (its float32 cases run the C++ loops, its float64 cases the torch
+loops). Here the two implementations meet head to head on the same float32 inputs:
+every output, every captured activation and gradient, every parameter gradient, for
+shapes the SIMD code treats specially (H not a multiple of the vector width, T = 1,
+B = 1), with and without a gradient on the LSTM's c_t outputs, and with non-finite input.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import Tensor
+
+from engine import native
+from engine.cells import Capture
+from engine.config import TrainConfig
+from engine.layers import RecurrentStack
+from engine.native.builder import compiler
+from engine.trainer import Trainer
+
+CELLS = ("rnn", "lstm", "gru")
+# (T, B, I, H): tiny, vector-width tails (H = 5, 13, 19), a full-width H, batch 1, one timestep.
+SHAPES = ((7, 3, 5, 5), (6, 4, 6, 13), (5, 2, 8, 16), (9, 1, 4, 19), (1, 5, 3, 8), (4, 3, 7, 1))
+
+# Only a machine without a C++ compiler skips these; where one exists, a kernel that does not
+# build fails here rather than hiding behind the torch fallback.
+pytestmark = pytest.mark.skipif(compiler() is None, reason="no C++ compiler")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kernels_built() -> None:
+    assert native.load(), native.status()
+
+
+def _stack(cell: str, in_size: int, hidden: int, layers: int, seed: int) -> RecurrentStack:
+    stack = RecurrentStack(cell, in_size, hidden, layers)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in stack.parameters():
+            p.uniform_(-0.6, 0.6, generator=gen)
+    return stack
+
+
+def _randn(*shape: int, seed: int) -> Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _run(mode: str, cell: str, shape: tuple[int, int, int, int], layers: int, loss_kind: str):
+    """Forward + backward of a stack under kernels ``mode`` -> every tensor worth comparing."""
+    T, B, In, H = shape
+    stack = _stack(cell, In, H, layers, seed=layers * 7 + H)
+    x = _randn(T, B, In, seed=1).requires_grad_(True)
+    h0 = (0.5 * _randn(layers, B, H, seed=2)).requires_grad_(True)
+    c0 = (0.5 * _randn(layers, B, H, seed=3)).requires_grad_(True) if cell == "lstm" else None
+    caps = [Capture() for _ in range(layers)]
+    with native.forced(mode):
+        out, hs, cs = stack(x, h0, c0, captures=caps)
+        w_out = _randn(B, T, H, seed=4)
+        loss = (out.transpose(0, 1) * w_out).sum()  # strided incoming gradient, as the models send
+        if loss_kind in ("final", "both"):
+            loss = loss * (0.0 if loss_kind == "final" else 1.0) + (hs[0][-1] * _randn(B, H, seed=5)).sum()
+            if cell == "lstm":
+                c_fin = cs[-1]
+                assert c_fin is not None
+                loss = loss + (c_fin[-1] * _randn(B, H, seed=6)).sum()  # a gradient on the c_t outputs
+        loss.backward()
+    got: dict[str, Tensor] = {"out": out.detach(), "x.grad": x.grad, "h0.grad": h0.grad}
+    if c0 is not None:
+        got["c0.grad"] = c0.grad
+    for name, p in stack.named_parameters():
+        got[f"{name}.grad"] = p.grad
+    for layer, cap in enumerate(caps):
+        for field in ("act", "h", "c", "tanh_c", "hp", "dh", "dc"):
+            v = getattr(cap, field)
+            if v is not None:
+                got[f"l{layer}.{field}"] = v
+    return got
+
+
+@pytest.mark.parametrize(
+    ("cell", "shape", "layers", "loss_kind"),
+    [
+        *itertools.product(CELLS, SHAPES, (1,), ("outputs",)),
+        *itertools.product(CELLS, SHAPES[:2], (2, 3), ("outputs", "final", "both")),
+    ],
+    ids=lambda p: "x".join(map(str, p)) if isinstance(p, tuple) else str(p),
+)
+def test_native_loops_equal_torch_loops(cell, shape, layers, loss_kind) -> None:
+    ref = _run("torch", cell, shape, layers, loss_kind)
+    got = _run("native", cell, shape, layers, loss_kind)
+    assert ref.keys() == got.keys()
+    assert any(k.endswith(".dh") for k in got)
+    for k, r in ref.items():
+        assert r is not None and got[k] is not None, k
+        assert got[k].shape == r.shape and got[k].dtype == torch.float32, k
+        scale = max(1.0, float(r.abs().max()))
+        torch.testing.assert_close(got[k], r, rtol=2e-5, atol=2e-6 * scale, msg=lambda m, k=k: f"{k}: {m}")
+    assert float(ref["l0.dh"].abs().max()) > 1e-3  # the gradients compared are not all zero
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_native_loops_propagate_non_finite_values(cell: str) -> None:
+    """A NaN entering at t = 2 poisons h from t = 2 on, in both implementations alike (the
+    trainer's non-finite report depends on it); nothing before t = 2 is touched."""
+    T, B, In, H = 6, 2, 3, 9
+    outs = {}
+    for mode in ("torch", "native"):
+        stack = _stack(cell, In, H, 1, seed=3)
+        x = _randn(T, B, In, seed=7)
+        x[2, 0, 1] = float("nan")
+        cap = Capture()
+        with native.forced(mode):
+            out, _, _ = stack(x, captures=[cap])
+            out.sum().backward()
+        outs[mode] = (out.detach(), cap.dh)
+    for mode, (out, dh) in outs.items():
+        assert torch.isfinite(out[:2]).all(), mode
+        assert torch.isnan(out[2:, 0]).all(), mode
+        assert not torch.isfinite(dh[:3, 0]).all(), mode
+    torch.testing.assert_close(outs["native"][0][:2], outs["torch"][0][:2])
+
+
+def test_only_float32_cpu_tensors_take_the_native_loops() -> None:
+    with native.forced("native"):
+        assert native.use_native(torch.zeros(2, 2, 4))
+        assert not native.use_native(torch.zeros(2, 2, 4, dtype=torch.float64))
+        assert not native.use_native(torch.zeros(2, 2, 4, device="meta"))  # stands in for cuda
+    with native.forced("torch"):
+        assert not native.use_native(torch.zeros(2, 2, 4))
+
+
+def test_native_ops_refuse_mismatched_shapes() -> None:
+    with pytest.raises(RuntimeError, match="shapes disagree"):
+        native.ops().lstm_forward(
+            torch.zeros(3, 2, 8), torch.zeros(2, 4), torch.zeros(2, 4), torch.zeros(12, 4), torch.zeros(12)
+        )
+    with pytest.raises(RuntimeError, match="float32"):
+        native.ops().gru_forward(
+            torch.zeros(3, 2, 12, dtype=torch.float64),
+            torch.zeros(2, 4, dtype=torch.float64),
+            torch.zeros(12, 4, dtype=torch.float64),
+            torch.zeros(12, dtype=torch.float64),
+        )
+
+
+@pytest.mark.parametrize("model", ["lstm", "gru", "rnn"])
+def test_training_runs_agree_between_implementations(model: str) -> None:
+    """Twenty optimizer steps of the real trainer: the two implementations train the same
+    model (they differ only in float rounding, which SGD steps do not amplify here)."""
+    cfg = TrainConfig(
+        model=model,
+        task="copy",
+        hidden_size=24,
+        seq_len=12,
+        delay=3,
+        batch_size=8,
+        seed=1,
+        device="cpu",
+        probe_every=5,
+    )
+    recs = {}
+    for mode in ("torch", "native"):
+        with native.forced(mode):
+            tr = Trainer(cfg)
+            recs[mode] = [tr.step() for _ in range(20)]
+    for a, b in zip(recs["torch"], recs["native"], strict=True):
+        assert a.loss == pytest.approx(b.loss, rel=1e-4)
+        assert a.grad_norm == pytest.approx(b.grad_norm, rel=1e-3)
+        assert a.h_grad_norm.shape == b.h_grad_norm.shape
+        torch.testing.assert_close(
+            torch.from_numpy(b.h_grad_norm), torch.from_numpy(a.h_grad_norm), rtol=1e-3, atol=1e-7
+        )
+    assert recs["native"][-1].loss < recs["native"][0].loss  # it trained
+
+
+def test_native_records_are_bit_identical_run_to_run() -> None:
+    cfg = TrainConfig(
+        model="lstm", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
+    )
+    runs = []
+    for _ in range(2):
+        with native.forced("native"):
+            tr = Trainer(cfg)
+            runs.append([tr.step() for _ in range(5)])
+    for a, b in zip(*runs, strict=True):
+        assert a.loss == b.loss
+        assert (a.h_grad_norm == b.h_grad_norm).all()
+        assert a.gates is not None and b.gates is not None
+        for k in a.gates:
+            assert (a.gates[k] == b.gates[k]).all()
