@@ -197,6 +197,12 @@ class RunController(RunFiles, DemoControl, BreakpointControl, QObject):
     def steps_per_second(self) -> float:
         return self.worker.steps_per_second()
 
+    @property
+    def reader(self) -> Session | None:
+        """The read-only session on the file (None before one): read it only in ``background``
+        jobs, never on the GUI thread (a regeneration holds its lock for seconds)."""
+        return self._reader
+
     # ================================================================ the tick
     def poll(self) -> None:
         """Called by the window's redraw timer: take the steps the worker finished."""

@@ -25,6 +25,7 @@ from gui.controller import RunController
 from gui.cursor import TimeCursor
 from gui.explanation import ExplanationPanel
 from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from gui.panels.runs import RunsPanel
 from gui.params import ParamsPanel
 from gui.status import StatusBar
 from gui.teaching_export import TeachingExport
@@ -32,7 +33,7 @@ from gui.transport import TransportBar
 
 REDRAW_MS = 33
 # engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)
-DEMO_PANELS = {"singular_values": "health", "jacobian": "health"}
+DEMO_PANELS = {"singular_values": "health", "jacobian": "health", "compare": "runs"}
 SESSION_FILTER = "rnnscope sessions (*.rnnscope);;All files (*)"
 
 
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
             "params": ParamsPanel(c, lambda text: self.confirm(text)),
             "explanation": ExplanationPanel(c, lambda text: self.confirm(text)),
             "breakpoints": BreakpointsPanel(c),
+            "runs": RunsPanel(c),
         }
         self.docks: dict[str, QDockWidget] = {}
         for name, panel in self.panels.items():
@@ -126,6 +128,8 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(d["params"], d["explanation"])
         self.tabifyDockWidget(d["explanation"], d["breakpoints"])
         d["params"].raise_()
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, d["runs"])
+        d["runs"].hide()  # shown by the demos that compare runs, or View > Runs
         self._size_docks()
 
     def _size_docks(self) -> None:

@@ -18,6 +18,9 @@ reads what came out on its redraw timer:
   that broke it. That costs the frame (~+30-60% per step on CPU for small models); the
   Breakpoints dock says so next to such a breakpoint. The set is also written to the file
   (meta ``breakpoints``) whenever it or the live session changes.
+- ``validation`` (gui.validation.ValidationSchedule) evaluates the live trainer on held-out
+  data now and then, between steps, while ``set_validation(True)`` (the Runs panel is shown);
+  the results go into the session file, where the panel reads them.
 
 ``post(kind, payload)`` is called on the worker thread; the controller turns it into a
 queued call on the main thread. Nothing here imports Qt.
@@ -35,6 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.breakpoints import BreakpointSet, default_breakpoints
+from gui.validation import QUIET_S, ValidationSchedule
 from sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
@@ -73,6 +77,8 @@ class TrainingWorker:
         self.pause_on_hit = True
         self._saved_bps: tuple[Any, Any] = (None, None)  # (live, set) last written to the file
         self.busy = False  # a step or command is running
+        self.validation = ValidationSchedule()
+        self._last_work = 0.0  # monotonic time the last step or command ended
         self.thread = threading.Thread(target=self._run, name="rnnscope-training", daemon=True)
 
     # ---------------------------------------------------------------- GUI side
@@ -108,6 +114,11 @@ class TrainingWorker:
 
     def submit(self, fn: Callable[[TrainingWorker], Any], on_done: Any = None) -> None:
         self._commands.append((fn, on_done))
+        self._wake.set()
+
+    def set_validation(self, on: bool) -> None:
+        """Evaluate the live run on held-out data now and then (see gui.validation) while on."""
+        self.validation.enabled = on
         self._wake.set()
 
     def set_breakpoints(self, bset: BreakpointSet) -> None:
@@ -150,8 +161,7 @@ class TrainingWorker:
                 break
             want = self._playing or self._pending_steps > 0
             if not want or self.live is None:
-                self._wake.wait(0.5)
-                self._wake.clear()
+                self._rest()
                 continue
             now = time.monotonic()
             if self._interval and now < next_at:
@@ -196,8 +206,37 @@ class TrainingWorker:
                 self._until = None
                 self._set_playing(False)
             self._post("hits", (rec, hits))
+        self.validation.note_step(rec.step_time)
+        if self.validation.periodic_due(self.live.trainer):
+            self._validate()
+        self._last_work = time.monotonic()
+
+    def _rest(self) -> None:
+        """Nothing to train: wait for a wake-up, or evaluate the live run once it has been
+        quiet for QUIET_S (single steps at a human pace each get theirs)."""
+        wait = 0.5
+        if self.live is not None and self.validation.due(self.live.trainer):
+            quiet = self._last_work + QUIET_S - time.monotonic()
+            if quiet <= 0:
+                self._validate()
+                return
+            wait = quiet
+        self._wake.wait(wait)
+        self._wake.clear()
+
+    def _validate(self) -> None:
+        self.busy = True
+        try:
+            self.validation.run(self.live)
+        except Exception as exc:  # storing the result failed (a recording error): shown now
+            self._post("error", exc)
+        finally:
+            self.busy = False
+            self._last_work = time.monotonic()
 
     def _run_commands(self) -> None:
+        if self._commands and self.live is not None and self.validation.due(self.live.trainer):
+            self._validate()  # a command may switch runs: the step this run stopped at first
         while self._commands:
             fn, on_done = self._commands.popleft()
             self.busy = True
@@ -208,6 +247,7 @@ class TrainingWorker:
                 exc.__traceback_text__ = traceback.format_exc()  # type: ignore[attr-defined]
             finally:
                 self.busy = False
+                self._last_work = time.monotonic()
             self._post("done", (on_done, result, exc))
         if self.live is not None and self.live.healthy:
             try:

@@ -117,7 +117,7 @@ The course writes h_t = (1 - z_t) ⊙ h_{t-1} + z_t ⊙ tanh(W x_t + U (r_t ⊙ 
 
 Either way there is no cell state: h_t is a convex combination of h_{t-1} and the candidate, and the GRU has 3 gate blocks where the LSTM has 4. Parameters per layer: GRU 3·H·(I + H + 2), LSTM 4·H·(I + H + 2), so the recurrent part is exactly 3/4 (here 18,816 vs 25,088 with H = 64).
 
-Both learn the adding problem (T = 30) with the same optimizer and seed; the LSTM starts with forget bias 1. Compare the loss and accuracy curves, the parameter counts and the step time in the comparison panel. In our run the GRU reached ~90% accuracy by step 400 while the LSTM was at ~45% and still climbing. That is one task and one seed, not a law: published comparisons (Chung et al. 2014, Jozefowicz et al. 2015) find no consistent winner. Step time on a CPU at this size differs little and is noisy: the GRU has fewer matmul columns but more elementwise work.""",
+Both learn the adding problem (T = 30) with the same optimizer and seed; the LSTM starts with forget bias 1. Compare the loss and accuracy curves, the parameter counts and the step time in the Runs panel (the comparison table at the bottom). In our run the GRU reached ~90% accuracy by step 400 while the LSTM was at ~45% and still climbing. That is one task and one seed, not a law: published comparisons (Chung et al. 2014, Jozefowicz et al. 2015) find no consistent winner. Step time on a CPU at this size differs little and is noisy: the GRU has fewer matmul columns but more elementwise work.""",
         "ko": """\
 rnnscope는 PyTorch nn.GRU의 식을 보여 줍니다:
 r = σ(W_ir x + b_ir + W_hr h_{t-1} + b_hr),  z = σ(W_iz x + b_iz + W_hz h_{t-1} + b_hz),
@@ -126,7 +126,7 @@ n = tanh(W_in x + b_in + r ⊙ (W_hn h_{t-1} + b_hn)),  h_t = (1 - z) ⊙ n + z 
 
 어느 쪽이든 셀 상태는 없습니다. h_t는 h_{t-1}과 후보값의 볼록 결합이고, GRU의 게이트 블록은 3개, LSTM은 4개입니다. 층당 파라미터는 GRU 3·H·(I + H + 2), LSTM 4·H·(I + H + 2)이므로 순환 부분은 정확히 3/4입니다(여기서 H = 64일 때 18,816 대 25,088).
 
-두 모델은 같은 옵티마이저와 시드로 덧셈 문제(T = 30)를 학습합니다. LSTM은 망각 편향 1로 시작합니다. 비교 패널에서 손실과 정확도 곡선, 파라미터 수, 스텝 시간을 비교하세요. 우리 실행에서는 400 스텝까지 GRU가 정확도 약 90%에 이르렀고, LSTM은 약 45%에서 아직 오르는 중이었습니다. 이는 과제 하나, 시드 하나의 결과일 뿐 법칙이 아닙니다. 발표된 비교 연구(Chung et al. 2014, Jozefowicz et al. 2015)에서도 일관된 승자는 없었습니다. 이 크기에서 CPU 스텝 시간 차이는 작고 변동이 큽니다. GRU는 행렬곱 열이 적지만 원소별 연산이 더 많습니다.""",
+두 모델은 같은 옵티마이저와 시드로 덧셈 문제(T = 30)를 학습합니다. LSTM은 망각 편향 1로 시작합니다. Runs 패널(아래쪽 비교 표)에서 손실과 정확도 곡선, 파라미터 수, 스텝 시간을 비교하세요. 우리 실행에서는 400 스텝까지 GRU가 정확도 약 90%에 이르렀고, LSTM은 약 45%에서 아직 오르는 중이었습니다. 이는 과제 하나, 시드 하나의 결과일 뿐 법칙이 아닙니다. 발표된 비교 연구(Chung et al. 2014, Jozefowicz et al. 2015)에서도 일관된 승자는 없었습니다. 이 크기에서 CPU 스텝 시간 차이는 작고 변동이 큽니다. GRU는 행렬곱 열이 적지만 원소별 연산이 더 많습니다.""",
     },
     "seq2seq": {
         "en": """\
@@ -152,7 +152,7 @@ A character-level language model of Shakespeare's Coriolanus (58 symbols): a 2-l
 
 Dropout here acts on the non-recurrent connections: the embedded input, between the stacked layers and before the read-out (Zaremba et al. 2014). Variational dropout draws one mask per sequence and reuses it at every timestep of that layer (Gal & Ghahramani 2016; rnnscope leaves the recurrent connection unmasked). Weight tying makes the embedding and the output projection one V × H matrix, which removes V·H parameters: 58 × 128 = 7,424 here (279,098 → 271,674).
 
-What to look for (validation perplexity, in the comparison panel): the training text is small, so the run without dropout overfits within a few hundred steps: in our run its training perplexity fell to ~3.6 while validation turned back up to ~6.8 at step 400. With dropout, training perplexity stays higher (~5.9) and validation keeps improving (~6.0). Variational and standard dropout behave about the same at this size.
+What to look for (validation perplexity, in the Runs panel at the bottom): the training text is small, so the run without dropout overfits within a few hundred steps: in our run its training perplexity fell to ~3.6 while validation turned back up to ~6.8 at step 400. With dropout, training perplexity stays higher (~5.9) and validation keeps improving (~6.0). Variational and standard dropout behave about the same at this size.
 
 Honest limits: with 58 characters tying saves under 3% of the parameters; it pays off for word-level models where V is tens of thousands. In this setup the tied run also learns more slowly at first (validation ~9.3 at step 400), because the shared matrix is initialised small, as a read-out.""",
         "ko": """\
@@ -160,7 +160,7 @@ Honest limits: with 58 characters tying saves under 3% of the parameters; it pay
 
 여기서 드롭아웃은 순환이 아닌 연결에 적용됩니다: 임베딩된 입력, 쌓인 층 사이, 출력층 직전(Zaremba et al. 2014). 변분 드롭아웃은 시퀀스마다 마스크를 하나 뽑아 그 층의 모든 타임스텝에 재사용합니다(Gal & Ghahramani 2016; rnnscope는 순환 연결에는 마스크를 적용하지 않음). 가중치 공유는 임베딩과 출력 투영을 하나의 V × H 행렬로 만들어 V·H개의 파라미터를 없앱니다: 여기서는 58 × 128 = 7,424개(279,098 → 271,674).
 
-볼 것(비교 패널의 검증 퍼플렉서티): 학습 텍스트가 작아서 드롭아웃 없는 실행은 수백 스텝 안에 과적합합니다. 우리 실행에서 학습 퍼플렉서티는 약 3.6까지 떨어졌지만 검증 퍼플렉서티는 400 스텝에서 약 6.8로 다시 올라갔습니다. 드롭아웃을 쓰면 학습 퍼플렉서티는 더 높게(약 5.9) 유지되고 검증은 계속 좋아집니다(약 6.0). 이 크기에서는 변분 드롭아웃과 일반 드롭아웃이 비슷합니다.
+볼 것(아래쪽 Runs 패널의 검증 퍼플렉서티): 학습 텍스트가 작아서 드롭아웃 없는 실행은 수백 스텝 안에 과적합합니다. 우리 실행에서 학습 퍼플렉서티는 약 3.6까지 떨어졌지만 검증 퍼플렉서티는 400 스텝에서 약 6.8로 다시 올라갔습니다. 드롭아웃을 쓰면 학습 퍼플렉서티는 더 높게(약 5.9) 유지되고 검증은 계속 좋아집니다(약 6.0). 이 크기에서는 변분 드롭아웃과 일반 드롭아웃이 비슷합니다.
 
 한계: 문자 58개에서는 가중치 공유가 파라미터를 3% 미만 줄일 뿐이며, V가 수만인 단어 단위 모델에서 효과가 큽니다. 이 설정에서는 공유 행렬이 출력층처럼 작게 초기화되어 공유한 실행이 처음에 더 느리게 배웁니다(400 스텝에서 검증 약 9.3).""",
     },

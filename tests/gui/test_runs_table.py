@@ -1,0 +1,184 @@
+"""The Runs dock (demo panel id "compare"): one row per run of the session, live.
+
+Every figure the table shows is checked against an independent source: parameter counts
+against the runs' trainers' models, loss and metric against the records in the session
+file (and the window's newest record), step times against the stored step times,
+validation against ``Trainer.evaluate`` of the run's trainer at that step.
+"""
+
+from __future__ import annotations
+
+import math
+from statistics import median
+
+import pytest
+
+from engine import Trainer
+from engine.demos import DEMOS
+from gui.panels.runs import COLUMNS, row_texts
+from sessions import Session
+
+T = 120_000  # ms
+COL = {name: i for i, (name, _tip) in enumerate(COLUMNS)}
+
+
+@pytest.fixture
+def win(qtbot):
+    from gui.main_window import MainWindow
+
+    w = MainWindow(interactive=False)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    yield w
+    w.close()
+    assert not w.controller.threads_alive
+
+
+def start(qtbot, win, name):
+    win.demo_actions[name].trigger()
+    c = win.controller
+    qtbot.waitUntil(lambda: c.mode == "live" and c.demo is DEMOS[name] and not c.busy_text, timeout=T)
+    return c
+
+
+def train_every_run(qtbot, c, steps):
+    runs = c.demo_runs()
+    c.train_demo_runs(steps)
+    with Session.open(c.path) as s:
+        qtbot.waitUntil(
+            lambda: all(s.length(b) >= steps for b in runs.values()) and c._demo_target is None, timeout=T
+        )
+    qtbot.waitUntil(lambda: not c.playing and not c.busy_text, timeout=T)
+    return runs
+
+
+def counts(trainer):
+    model = trainer.model
+    total = sum(p.numel() for p in model.parameters())
+    recurrent = sum(p.numel() for stack in model.stacks().values() for p in stack.parameters())
+    return total, recurrent
+
+
+def table_text(panel, row, column):
+    return panel.table.item(row, COL[column]).text()
+
+
+def test_gru_vs_lstm_rows_match_the_runs(win, qtbot):
+    c = start(qtbot, win, "gru-vs-lstm")
+    panel = win.panels["runs"]
+    assert not win.docks["runs"].visibleRegion().isEmpty()  # the demo's first panel is up
+    assert c.worker.validation.enabled  # shown: the training thread evaluates now and then
+    runs = train_every_run(qtbot, c, 3)
+    qtbot.waitUntil(
+        lambda: (
+            [(r.label, r.steps, r.val_step) for r in panel.rows]
+            == [
+                ("GRU", 3, 3),
+                ("LSTM", 3, 3),
+            ]
+        ),
+        timeout=T,
+    )
+    rows = {r.label: r for r in panel.rows}
+    assert panel.table.rowCount() == 2
+    with Session.open(c.path) as s:
+        for i, (label, bid) in enumerate(runs.items()):
+            row = rows[label]
+            assert row.branch == bid and table_text(panel, i, "run") == label
+            trainer = s.trainer_at(3, branch=bid)  # the run's trainer after its 3 steps
+            total, recurrent = counts(trainer)
+            assert (row.params, row.recurrent) == (total, recurrent)
+            assert table_text(panel, i, "params") == f"{total:,}"
+            assert table_text(panel, i, "cell") == DEMOS["gru-vs-lstm"].runs[label].model
+            last = s.summary(2, branch=bid)
+            assert (row.loss, row.metric) == (last.loss, last.metric)
+            assert table_text(panel, i, "loss") == row_texts(row)[COL["loss"]]
+            times = s.summaries(branch=bid).step_time
+            assert row.ms_per_step > 0 and row.ms_per_step == pytest.approx(1000 * median(times))
+            val_loss, val_acc = trainer.evaluate()
+            assert (row.val_loss, row.val_metric) == (pytest.approx(val_loss), pytest.approx(val_acc))
+    assert rows["GRU"].recurrent * 4 == rows["LSTM"].recurrent * 3  # what the demo teaches
+    live = c.worker.live.trainer  # the LSTM, trained last: the window's own trainer
+    assert c.branch_name == "LSTM" and counts(live) == (rows["LSTM"].params, rows["LSTM"].recurrent)
+    assert c.record.step == 2 and rows["LSTM"].metric == c.record.metric
+    header = [panel.table.horizontalHeaderItem(i).text() for i in range(len(COLUMNS))]
+    assert header[COL["metric"]] == "accuracy" and header[COL["val metric"]] == "val accuracy"
+
+    # the table follows training: two more steps of the LSTM
+    before = {r.label: r for r in panel.rows}
+    c.step(2)
+    qtbot.waitUntil(lambda: c.steps == 5 and not c.playing, timeout=T)
+    qtbot.waitUntil(lambda: {r.label: (r.steps, r.val_step) for r in panel.rows}["LSTM"] == (5, 5), timeout=T)
+    after = {r.label: r for r in panel.rows}
+    assert after["GRU"] == before["GRU"]  # not trained: unchanged
+    assert after["LSTM"].loss == c.history.series("loss")[-1] != before["LSTM"].loss
+    assert after["LSTM"].val_loss != before["LSTM"].val_loss
+    assert table_text(panel, 1, "steps") == "5"
+    ev = []
+    c.command(lambda w: w.live.trainer.evaluate(), lambda r, _e: ev.append(r))
+    qtbot.waitUntil(lambda: bool(ev), timeout=T)
+    assert (after["LSTM"].val_loss, after["LSTM"].val_metric) == ev[0]
+
+
+def test_language_model_rows_show_validation_perplexity(win, qtbot):
+    demo = DEMOS["language-model"]
+    c = start(qtbot, win, "language-model")
+    panel = win.panels["runs"]
+    assert not win.docks["runs"].visibleRegion().isEmpty()
+    train_every_run(qtbot, c, 2)
+    labels = list(demo.runs)
+    qtbot.waitUntil(
+        lambda: [(r.label, r.steps, r.val_step) for r in panel.rows] == [(x, 2, 2) for x in labels], timeout=T
+    )
+    rows = {r.label: r for r in panel.rows}
+    with Session.open(c.path) as s:
+        for label, bid in c.demo_runs().items():
+            row = rows[label]
+            last = s.summary(1, branch=bid)
+            assert (row.loss, row.metric) == (last.loss, last.metric)
+            assert row.metric_name == "perplexity" and row.ms_per_step > 0
+            assert math.isfinite(row.val_metric) and row.val_metric > 1.0
+            assert row.val_metric == pytest.approx(math.exp(row.val_loss))
+    live = c.worker.live.trainer  # the tied-weights run, trained last
+    assert c.branch_name == "tied weights" and counts(live) == (
+        rows["tied weights"].params,
+        rows["tied weights"].recurrent,
+    )
+    plain = Trainer(demo.runs["no dropout"].with_changes(device="cpu"))
+    assert counts(plain) == (rows["no dropout"].params, rows["no dropout"].recurrent)
+    vh = plain.task.output_size * demo.runs["no dropout"].hidden_size
+    assert rows["no dropout"].params - rows["tied weights"].params == vh  # tying saves V*H
+    ev = []
+    c.command(lambda w: w.live.trainer.evaluate(), lambda r, _e: ev.append(r))
+    qtbot.waitUntil(lambda: bool(ev), timeout=T)
+    assert (rows["tied weights"].val_loss, rows["tied weights"].val_metric) == ev[0]
+    header = [panel.table.horizontalHeaderItem(i).text() for i in range(len(COLUMNS))]
+    assert header[COL["val metric"]] == "val perplexity"
+    for i, label in enumerate(labels):
+        assert table_text(panel, i, "val metric") == f"{rows[label].val_metric:.4g}"
+
+
+def test_a_plain_session_and_its_branches(window, qtbot):
+    """Outside demos: hidden by default (no evaluation), then every branch of the session."""
+    c = window.controller
+    panel = window.panels["runs"]
+    assert not window.docks["runs"].isVisible() and not c.worker.validation.enabled
+    c.run_until(3)
+    qtbot.waitUntil(lambda: c.steps == 3 and not c.playing, timeout=T)
+    qtbot.wait(600)  # longer than the worker's quiet time: it would have evaluated by now
+    assert c.worker.validation.count == 0
+    window.docks["runs"].show()
+    assert c.worker.validation.enabled
+    qtbot.waitUntil(
+        lambda: [(r.label, r.steps, r.val_step) for r in panel.rows] == [("main", 3, 3)], timeout=T
+    )
+    c.continue_from(0)  # keep step 0, train on a new branch
+    qtbot.waitUntil(lambda: c.branch_id != 0 and not c.busy_text, timeout=T)
+    c.run_until(4)
+    qtbot.waitUntil(lambda: c.steps == 4 and not c.playing, timeout=T)
+    qtbot.waitUntil(lambda: [(r.steps, r.val_step) for r in panel.rows] == [(3, 3), (4, 4)], timeout=T)
+    assert panel.rows[1].label == c.branch_name and panel.rows[1].loss == c.history.series("loss")[-1]
+    assert panel.rows[0].params == panel.rows[1].params == counts(c.worker.live.trainer)[0]
+    window.docks["runs"].hide()
+    assert not c.worker.validation.enabled
