@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from engine import native
 from engine.cells import Capture
 from engine.record import NonFinite
 
@@ -69,6 +70,8 @@ def jacobian_norms(
     eigensolve, the costly part); it stops once that moved by <= ``rtol`` at every t. The
     result is a lower bound that tests hold within 1e-3 of the exact norm."""
     e, a = _jacobian_factors(cell, cap, b, w_hh)
+    if native.use_native(e):  # the same algorithm in C++ (engine/native/jacobian.cpp)
+        return native.ops().jacobian_norms(e, a, w_hh, iters, rtol, JACOBIAN_CHECK_EVERY)
     T, GH = e.shape
     H = w_hh.shape[1]
     G = GH // H

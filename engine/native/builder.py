@@ -1,4 +1,4 @@
-"""Compile recurrence.cpp once per machine and load it as ``torch.ops.rnnscope``.
+"""Compile the C++ kernels (recurrence.cpp, jacobian.cpp) once per machine and load it as ``torch.ops.rnnscope``.
 
 Not torch.utils.cpp_extension.load: that needs ninja, builds Python bindings nobody
 uses here (the functions are registered as torch operators), and guards its build
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-SOURCE = Path(__file__).with_name("recurrence.cpp")
+SOURCES = tuple(Path(__file__).with_name(n) for n in ("recurrence.cpp", "jacobian.cpp"))
+NAMES = ", ".join(p.name for p in SOURCES)
 BUILD_TIMEOUT_S = 600.0
 _VECTOR_FLAGS = {
     # torch.backends.cpu.get_cpu_capability() -> flags that let ATen's Vectorized<float> use
@@ -72,10 +73,9 @@ def plan(cxx: str) -> Build:
     includes = [f"-I{p}" for p in cpp_extension.include_paths()[:1]]
     libs = [f"-L{p}" for p in cpp_extension.library_paths()]
     rpath = [f"-Wl,-rpath,{p}" for p in cpp_extension.library_paths()]
-    source = SOURCE.read_bytes()
     key = hashlib.sha256()
     for part in (
-        source,
+        *(p.read_bytes() for p in SOURCES),
         cxx.encode(),
         " ".join(flags).encode(),
         torch.__version__.encode(),
@@ -84,13 +84,13 @@ def plan(cxx: str) -> Build:
     ):
         key.update(part)
         key.update(b"\0")
-    out = cache_dir() / "kernels" / f"recurrence-{key.hexdigest()[:16]}.so"
-    command = [cxx, *flags, *includes, str(SOURCE), *libs, *rpath, "-lc10", "-ltorch_cpu", "-o"]
+    out = cache_dir() / "kernels" / f"rnnscope-{key.hexdigest()[:16]}.so"
+    command = [cxx, *flags, *includes, *map(str, SOURCES), *libs, *rpath, "-lc10", "-ltorch_cpu", "-o"]
     return Build(command=command, library=out)
 
 
 def build(cxx: str, timeout: float = BUILD_TIMEOUT_S) -> Path:
-    """The library for this machine: the cached one, or compiled now (~10-30 s, once)."""
+    """The library for this machine: the cached one, or compiled now (~20-40 s, once)."""
     b = plan(cxx)
     if b.library.exists():
         return b.library
@@ -105,12 +105,12 @@ def build(cxx: str, timeout: float = BUILD_TIMEOUT_S) -> Path:
                 [*b.command, str(tmp)], capture_output=True, text=True, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as e:
-            raise BuildError(f"compiling {SOURCE.name} took over {timeout:.0f} s") from e
+            raise BuildError(f"compiling {NAMES} took over {timeout:.0f} s") from e
         except OSError as e:
             raise BuildError(f"cannot run the C++ compiler {cxx!r}: {e}") from e
         if proc.returncode != 0 or tmp.stat().st_size == 0:
             log.write_text(" ".join(b.command) + "\n\n" + proc.stdout + proc.stderr)
-            raise BuildError(f"{cxx} failed to compile {SOURCE.name} (exit {proc.returncode})", log)
+            raise BuildError(f"{cxx} failed to compile {NAMES} (exit {proc.returncode})", log)
         os.replace(tmp, b.library)
     finally:
         tmp.unlink(missing_ok=True)

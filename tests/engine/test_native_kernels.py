@@ -193,3 +193,72 @@ def test_native_records_are_bit_identical_run_to_run() -> None:
         assert a.gates is not None and b.gates is not None
         for k in a.gates:
             assert (a.gates[k] == b.gates[k]).all()
+
+
+# --- the Jacobian norm (engine/native/jacobian.cpp against engine/diagnostics.py) -----------------
+
+
+def _jacobian_case(cell: str, hidden: int, w_scale: float, nan_at: int | None = None):
+    """Float32 and float64 captures of one layer on the same weights and input."""
+    T, B, In = 9, 3, 4
+    stack = RecurrentStack(cell, In, hidden, 1).double()
+    gen = torch.Generator().manual_seed(hidden + int(10 * w_scale))
+    stack.reset_parameters(gen, init="normal", init_scale=w_scale, forget_bias=1.0)
+    with torch.no_grad():
+        for name, p in stack.named_parameters():
+            if name.startswith("bias"):
+                p.uniform_(-0.5, 0.5, generator=gen)
+    x = torch.randn(T, B, In, generator=gen, dtype=torch.float64)
+    if nan_at is not None:
+        x[nan_at, 1, 0] = float("nan")
+    caps = {}
+    for dtype in (torch.float64, torch.float32):
+        s = stack.to(dtype)
+        cap = Capture()
+        with torch.no_grad():
+            s(x.to(dtype), captures=[cap])
+        caps[dtype] = (cap, s.weight_hh_l0.detach().clone())
+    return caps
+
+
+@pytest.mark.parametrize(
+    ("cell", "hidden", "w_scale"), list(itertools.product(CELLS, (1, 13, 48), (0.3, 1.0, 2.5)))
+)
+def test_native_jacobian_norms_equal_the_reference(cell: str, hidden: int, w_scale: float) -> None:
+    """The C++ Lanczos against the torch one in float32 (same algorithm, same stopping
+    rule) and against float64 (which tests/engine/test_diagnostics.py holds to the exact
+    spectral norm of autograd's Jacobian)."""
+    from engine.diagnostics import jacobian_norms
+
+    caps = _jacobian_case(cell, hidden, w_scale)
+    cap32, w32 = caps[torch.float32]
+    cap64, w64 = caps[torch.float64]
+    for b in range(3):
+        with native.forced("native"):
+            got = jacobian_norms(cell, cap32, b, w32)
+            assert torch.equal(got, jacobian_norms(cell, cap32, b, w32))  # repeatable bit for bit
+        with native.forced("torch"):
+            ref32 = jacobian_norms(cell, cap32, b, w32)
+        ref64 = jacobian_norms(cell, cap64, b, w64)
+        assert got.dtype == torch.float32 and got.shape == (9,)
+        assert float(ref64.min()) > 0.0
+        torch.testing.assert_close(got, ref32, rtol=1e-4, atol=0.0)
+        torch.testing.assert_close(got.double(), ref64, rtol=1e-3, atol=0.0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_native_jacobian_norms_of_a_non_finite_sample(cell: str) -> None:
+    """NaN from t = 4 on in sample 1: exact before, NaN after, nothing raises; sample 0 intact."""
+    from engine.diagnostics import jacobian_norms
+
+    caps = _jacobian_case(cell, 16, 1.0, nan_at=4)
+    cap32, w32 = caps[torch.float32]
+    with native.forced("native"):
+        bad = jacobian_norms(cell, cap32, 1, w32)
+        good = jacobian_norms(cell, cap32, 0, w32)
+    with native.forced("torch"):
+        ref_bad = jacobian_norms(cell, cap32, 1, w32)
+        ref_good = jacobian_norms(cell, cap32, 0, w32)
+    torch.testing.assert_close(bad[:4], ref_bad[:4], rtol=1e-4, atol=0.0)
+    assert torch.isnan(bad[5:]).all() and torch.isnan(ref_bad[5:]).all()
+    torch.testing.assert_close(good, ref_good, rtol=1e-4, atol=0.0)

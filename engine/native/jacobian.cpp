@@ -1,0 +1,184 @@
+// engine/diagnostics.py's jacobian_norms (Lanczos on J_t^T J_t, batched over t) in C++.
+//
+// Why: at H=64 each Lanczos step is two small matrix products and ~15 tensor operations
+// of a few microseconds' dispatch each; with ~30 steps and a batched LAPACK eigensolve
+// every 4 steps, the Python loop cost more than the whole training step. Here a step is
+// the two ATen matrix products plus plain loops over the (T, H) vectors, and the top
+// eigenvalue of each small Lanczos tridiagonal comes from bisection on its Sturm sequence.
+//
+// The algorithm, its start vector, its stopping rule and its result are those of the
+// Python version (which stays the reference and the path for CUDA and float64):
+//   J_t v = a_t * v + sum over gate blocks g of E_{t,g} * (W_hh v)_g      (a: GRU only)
+// e (T, G*H), a (T, H) or none, w_hh (G*H, H); returns (T,) ||J_t||_2 as float32.
+
+#include <ATen/core/Tensor.h>
+#include <ATen/cpu/vec/vec.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/mm.h>
+#include <c10/util/irange.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace {
+
+using at::Tensor;
+using Vec = at::vec::Vectorized<float>;
+constexpr int64_t W = Vec::size();
+
+// sum x[h] y[h] in float, SIMD lanes then their sum (what a float32 matmul would do)
+float dot(const float* x, const float* y, int64_t n) {
+  Vec acc(0.0f);
+  int64_t h = 0;
+  for (; h + W <= n; h += W) acc = at::vec::fmadd(Vec::loadu(x + h), Vec::loadu(y + h), acc);
+  float lanes[W];
+  acc.store(lanes);
+  float s = 0.0f;
+  for (int64_t i = 0; i < W; ++i) s += lanes[i];
+  for (; h < n; ++h) s += x[h] * y[h];
+  return s;
+}
+
+// y -= c x
+void sub_scaled(float* y, const float* x, float c, int64_t n) {
+  const Vec cv(c);
+  int64_t h = 0;
+  for (; h + W <= n; h += W) (Vec::loadu(y + h) - cv * Vec::loadu(x + h)).store(y + h);
+  for (; h < n; ++h) y[h] -= c * x[h];
+}
+
+// Number of eigenvalues of the symmetric tridiagonal (diag a[0..n), off-diagonal b[0..n-1))
+// that are smaller than x (Sturm sequence of the LDL^T pivots).
+int64_t count_below(const double* a, const double* b, int64_t n, double x) {
+  int64_t count = 0;
+  double d = 1.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double off = i > 0 ? b[i - 1] * b[i - 1] : 0.0;
+    d = (a[i] - x) - (i > 0 ? off / d : 0.0);
+    if (d == 0.0) d = -std::numeric_limits<double>::min();  // step off an exact pivot of 0
+    if (d < 0.0) ++count;
+  }
+  return count;
+}
+
+// Largest eigenvalue of the tridiagonal, to a relative precision far below the Lanczos
+// stopping tolerance; NaN if any entry is not finite.
+double top_eigenvalue(const double* a, const double* b, int64_t n) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (int64_t i = 0; i < n; ++i) {
+    const double r = (i > 0 ? std::abs(b[i - 1]) : 0.0) + (i + 1 < n ? std::abs(b[i]) : 0.0);
+    if (!std::isfinite(a[i]) || !std::isfinite(r)) return std::numeric_limits<double>::quiet_NaN();
+    lo = std::min(lo, a[i] - r);
+    hi = std::max(hi, a[i] + r);  // Gershgorin: every eigenvalue lies in [lo, hi]
+  }
+  for (int it = 0; it < 200 && hi - lo > 1e-14 * std::max(std::abs(lo), std::abs(hi)) + 1e-300; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    if (count_below(a, b, n, mid) == n) hi = mid;  // all n below mid: the top is below it
+    else lo = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, const Tensor& w_hh_in, int64_t iters,
+                      double rtol, int64_t check_every) {
+  TORCH_CHECK(e_in.device().is_cpu() && e_in.scalar_type() == at::kFloat && w_hh_in.scalar_type() == at::kFloat,
+              "jacobian_norms: float32 CPU tensors only");
+  const Tensor e = e_in.contiguous(), w_hh = w_hh_in.contiguous();
+  const bool has_a = a_in.has_value() && a_in->defined();
+  const Tensor a = has_a ? a_in->contiguous() : Tensor();
+  const int64_t T = e.size(0), GH = e.size(1), H = w_hh.size(1), G = GH / H;
+  TORCH_CHECK(w_hh.size(0) == GH && G * H == GH && (!has_a || (a.size(0) == T && a.size(1) == H)),
+              "jacobian_norms: shapes disagree");
+  const int64_t k = std::min(iters, H);
+  const Tensor w_t = w_hh.t();
+  const auto opts = e.options();
+  Tensor q = at::empty({T, H}, opts), eu = at::empty({T, GH}, opts);
+  std::vector<float> basis(static_cast<size_t>(T * k * H)), u(static_cast<size_t>(T * H));
+  std::vector<double> alphas(static_cast<size_t>(T * k)), betas(static_cast<size_t>(T * k));
+  std::vector<double> top(static_cast<size_t>(T), 0.0);
+  std::vector<float> coef(static_cast<size_t>(k));
+  // Rows still moving, compacted: row r of q/eu/u is timestep rows[r]. A settled row's
+  // value is final (the Python version keeps iterating it but never looks at it again).
+  std::vector<int64_t> rows(static_cast<size_t>(T));
+  for (const auto t : c10::irange(T)) rows[t] = t;
+  float* qp = q.mutable_data_ptr<float>();
+  std::fill(qp, qp + T * H, static_cast<float>(1.0 / std::sqrt(static_cast<double>(H))));
+  const float* ep = e.const_data_ptr<float>();
+  const float* ap = has_a ? a.const_data_ptr<float>() : nullptr;
+  float* eup = eu.mutable_data_ptr<float>();
+
+  for (int64_t j = 0; j < k; ++j) {
+    const auto R = static_cast<int64_t>(rows.size());
+    for (const auto r : c10::irange(R)) std::copy_n(qp + r * H, H, basis.data() + (rows[r] * k + j) * H);
+    // w = J^T J q for the live rows: u = J q, then J^T u.
+    const Tensor vw = at::mm(q.narrow(0, 0, R), w_t);  // (R, G*H)
+    const float* vwp = vw.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {
+      const int64_t t = rows[r];
+      float* ut = u.data() + r * H;
+      const float* et = ep + t * GH;
+      const float* vt = vwp + r * GH;
+      for (int64_t h = 0; h < H; ++h) ut[h] = ap ? ap[t * H + h] * qp[r * H + h] : 0.0f;
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t h = 0; h < H; ++h) ut[h] += et[g * H + h] * vt[g * H + h];
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t h = 0; h < H; ++h) eup[r * GH + g * H + h] = et[g * H + h] * ut[h];
+    }
+    Tensor w = at::mm(eu.narrow(0, 0, R), w_hh);  // (R, H)
+    float* wp = w.mutable_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {
+      const int64_t t = rows[r];
+      float* wt = wp + r * H;
+      float* qt = qp + r * H;
+      if (ap)
+        for (int64_t h = 0; h < H; ++h) wt[h] += ap[t * H + h] * u[r * H + h];
+      alphas[t * k + j] = dot(wt, qt, H);
+      const float* qs = basis.data() + t * k * H;
+      for (int pass = 0; pass < 2; ++pass) {  // full reorthogonalisation, twice is enough
+        for (int64_t i = 0; i <= j; ++i) coef[i] = dot(wt, qs + i * H, H);
+        for (int64_t i = 0; i <= j; ++i) sub_scaled(wt, qs + i * H, coef[i], H);
+      }
+      const double beta = std::sqrt(static_cast<double>(dot(wt, wt, H)));
+      betas[t * k + j] = beta;
+      if (beta > 1e-6 * std::max(std::abs(alphas[t * k]), 1e-30)) {
+        const float inv = static_cast<float>(1.0 / beta);
+        for (int64_t h = 0; h < H; ++h) qt[h] = wt[h] * inv;
+      } else {  // the Krylov space is exhausted: the tridiagonal decouples here
+        std::fill(qt, qt + H, 0.0f);
+      }
+    }
+    const int64_t n = j + 1;
+    if ((n >= 8 && n % check_every == 0) || n == k) {
+      int64_t kept = 0;
+      for (const auto r : c10::irange(R)) {
+        const int64_t t = rows[r];
+        const double now = top_eigenvalue(alphas.data() + t * k, betas.data() + t * k, n);
+        const double before = top[t];
+        top[t] = now;
+        if (std::abs(now - before) > rtol * std::abs(now)) {  // still moving (a NaN row settles)
+          if (kept != r) std::copy_n(qp + r * H, H, qp + kept * H);
+          rows[kept++] = t;
+        }
+      }
+      rows.resize(static_cast<size_t>(kept));
+      if (kept == 0) break;
+    }
+  }
+  Tensor out = at::empty({T}, opts);
+  float* op = out.mutable_data_ptr<float>();
+  for (const auto t : c10::irange(T)) op[t] = static_cast<float>(std::sqrt(std::max(top[t], 0.0)));
+  for (const auto t : c10::irange(T))
+    if (std::isnan(top[t])) op[t] = std::numeric_limits<float>::quiet_NaN();
+  return out;
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(rnnscope, m) {
+  m.def("jacobian_norms(Tensor e, Tensor? a, Tensor w_hh, int iters, float rtol, int check_every) -> Tensor",
+        &jacobian_norms);
+}
