@@ -13,6 +13,7 @@
 //   xp (T, B, G*H) input projection, h0/c0 (B, H), w_hh (G*H, H), b_hh (G*H); time-major.
 // Every function returns new tensors; none writes to its inputs.
 
+#include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/ops/add.h>
@@ -24,6 +25,7 @@
 #include <c10/util/irange.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <cmath>
 #include <tuple>
 
@@ -32,6 +34,15 @@ namespace {
 using at::Tensor;
 using Vec = at::vec::Vectorized<float>;
 constexpr int64_t W = Vec::size();
+
+// Batch rows go to several threads once a timestep's element-wise work is this large
+// (below it, starting threads costs more than it saves: B=32, H=64 stays on one).
+constexpr int64_t kParallelWork = 32768;
+
+template <typename F>
+inline void over_rows(int64_t B, int64_t per_row, const F& f) {
+  at::parallel_for(0, B, std::max<int64_t>(1, kParallelWork / std::max<int64_t>(per_row, 1)), f);
+}
 
 inline float sigmoid1(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline Vec sigmoidv(const Vec& x) { return (Vec(1.0f) + x.neg().exp()).reciprocal(); }
@@ -120,20 +131,22 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> lstm_forward(
     float* c_out = cs.mutable_data_ptr<float>() + t * B * H;
     float* tc_out = tcs.mutable_data_ptr<float>() + t * B * H;
     float* h_out = hs.mutable_data_ptr<float>() + t * B * H;
-    for (const auto b : c10::irange(B)) {
-      float* row = a + b * G;
-      float *i = row, *f = row + H, *g = row + 2 * H, *o = row + 3 * H;
-      sigmoid_row(i, i, 2 * H);  // i and f are adjacent
-      tanh_row(g, g, H);
-      sigmoid_row(o, o, H);
-      const float* cp = c_prev + b * H;
-      float* c = c_out + b * H;
-      float* tc = tc_out + b * H;
-      for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
-      tanh_row(c, tc, H);
-      float* hh = h_out + b * H;
-      for (int64_t j = 0; j < H; ++j) hh[j] = o[j] * tc[j];
-    }
+    over_rows(B, G, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        float* row = a + b * G;
+        float *i = row, *f = row + H, *g = row + 2 * H, *o = row + 3 * H;
+        sigmoid_row(i, i, 2 * H);  // i and f are adjacent
+        tanh_row(g, g, H);
+        sigmoid_row(o, o, H);
+        const float* cp = c_prev + b * H;
+        float* c = c_out + b * H;
+        float* tc = tc_out + b * H;
+        for (int64_t j = 0; j < H; ++j) c[j] = f[j] * cp[j] + i[j] * g[j];
+        tanh_row(c, tc, H);
+        float* hh = h_out + b * H;
+        for (int64_t j = 0; j < H; ++j) hh[j] = o[j] * tc[j];
+      }
+    });
     h = hs.select(0, t);
   }
   return {act, hs, cs, tcs};
@@ -162,27 +175,29 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> lstm_backward(
     float* dh_t = dh_all.mutable_data_ptr<float>() + t * n;
     float* dc_t = dc_all.mutable_data_ptr<float>() + t * n;
     float* dp = dpre.mutable_data_ptr<float>() + t * B * G;
-    for (const auto b : c10::irange(B)) {
-      const float *i = a + b * G, *f = i + H, *g = i + 2 * H, *o = i + 3 * H;
-      const float *tc = tc_t + b * H, *cp = cp_t + b * H;
-      float *dh = dh_t + b * H, *dc = dc_t + b * H, *cr = carry + b * H;
-      float *di = dp + b * G, *df = di + H, *dg = di + 2 * H, *do_ = di + 3 * H;
-      const float* ghb = gh + b * H;
-      const float* recb = rec + b * H;
-      const float* gcb = gc ? gc + b * H : nullptr;
-      for (int64_t j = 0; j < H; ++j) {
-        const float d_h = ghb[j] + recb[j];
-        float d_c = gcb ? gcb[j] + cr[j] : cr[j];
-        d_c += d_h * (o[j] * (1.0f - tc[j] * tc[j]));
-        dh[j] = d_h;
-        dc[j] = d_c;
-        di[j] = d_c * (g[j] * i[j] * (1.0f - i[j]));
-        df[j] = d_c * (cp[j] * f[j] * (1.0f - f[j]));
-        dg[j] = d_c * (i[j] * (1.0f - g[j] * g[j]));
-        do_[j] = d_h * (tc[j] * o[j] * (1.0f - o[j]));
-        cr[j] = d_c * f[j];
+    over_rows(B, G, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float *i = a + b * G, *f = i + H, *g = i + 2 * H, *o = i + 3 * H;
+        const float *tc = tc_t + b * H, *cp = cp_t + b * H;
+        float *dh = dh_t + b * H, *dc = dc_t + b * H, *cr = carry + b * H;
+        float *di = dp + b * G, *df = di + H, *dg = di + 2 * H, *do_ = di + 3 * H;
+        const float* ghb = gh + b * H;
+        const float* recb = rec + b * H;
+        const float* gcb = gc ? gc + b * H : nullptr;
+        for (int64_t j = 0; j < H; ++j) {
+          const float d_h = ghb[j] + recb[j];
+          float d_c = gcb ? gcb[j] + cr[j] : cr[j];
+          d_c += d_h * (o[j] * (1.0f - tc[j] * tc[j]));
+          dh[j] = d_h;
+          dc[j] = d_c;
+          di[j] = d_c * (g[j] * i[j] * (1.0f - i[j]));
+          df[j] = d_c * (cp[j] * f[j] * (1.0f - f[j]));
+          dg[j] = d_c * (i[j] * (1.0f - g[j] * g[j]));
+          do_[j] = d_h * (tc[j] * o[j] * (1.0f - o[j]));
+          cr[j] = d_c * f[j];
+        }
       }
-    }
+    });
     dh_rec = at::mm(dpre.select(0, t), w_hh);
   }
   return {dpre, dh_all, dc_all, dh_rec, dc_carry};
@@ -208,15 +223,17 @@ std::tuple<Tensor, Tensor, Tensor> gru_forward(
     const float* hprev = h.const_data_ptr<float>();
     float* a = act.mutable_data_ptr<float>() + t * B * G;
     float* h_out = hs.mutable_data_ptr<float>() + t * B * H;
-    for (const auto b : c10::irange(B)) {
-      const float *xb = x + b * G, *pb = p + b * G, *hb = hprev + b * H;
-      float *r = a + b * G, *z = r + H, *nn = r + 2 * H, *ho = h_out + b * H;
-      for (int64_t j = 0; j < 2 * H; ++j) r[j] = xb[j] + pb[j];  // r and z pre-activations
-      sigmoid_row(r, r, 2 * H);
-      for (int64_t j = 0; j < H; ++j) nn[j] = xb[2 * H + j] + r[j] * pb[2 * H + j];
-      tanh_row(nn, nn, H);
-      for (int64_t j = 0; j < H; ++j) ho[j] = (hb[j] - nn[j]) * z[j] + nn[j];
-    }
+    over_rows(B, G, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float *xb = x + b * G, *pb = p + b * G, *hb = hprev + b * H;
+        float *r = a + b * G, *z = r + H, *nn = r + 2 * H, *ho = h_out + b * H;
+        for (int64_t j = 0; j < 2 * H; ++j) r[j] = xb[j] + pb[j];  // r and z pre-activations
+        sigmoid_row(r, r, 2 * H);
+        for (int64_t j = 0; j < H; ++j) nn[j] = xb[2 * H + j] + r[j] * pb[2 * H + j];
+        tanh_row(nn, nn, H);
+        for (int64_t j = 0; j < H; ++j) ho[j] = (hb[j] - nn[j]) * z[j] + nn[j];
+      }
+    });
     h = hs.select(0, t);
   }
   return {act, hp, hs};
@@ -240,32 +257,36 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_backward(
     float* dh_t = dh_all.mutable_data_ptr<float>() + t * n;
     float* dx = dxp.mutable_data_ptr<float>() + t * B * G;
     float* dq = dhp.mutable_data_ptr<float>() + t * B * G;
-    for (const auto b : c10::irange(B)) {
-      const float *r = a + b * G, *z = r + H, *nn = r + 2 * H, *pn = p + b * G + 2 * H, *hb = hprev + b * H;
-      const float *ghb = gh + b * H, *recb = rec + b * H;
-      float *dh = dh_t + b * H, *dxr = dx + b * G, *dxz = dxr + H, *dxn = dxr + 2 * H;
-      float *dqr = dq + b * G, *dqz = dqr + H, *dqn = dqr + 2 * H;
-      for (int64_t j = 0; j < H; ++j) {
-        const float d_h = ghb[j] + recb[j];
-        dh[j] = d_h;
-        const float d_n = d_h * ((1.0f - z[j]) * (1.0f - nn[j] * nn[j]));
-        const float d_z = d_h * ((hb[j] - nn[j]) * z[j] * (1.0f - z[j]));
-        const float d_r = d_n * (pn[j] * r[j] * (1.0f - r[j]));
-        dxr[j] = d_r;
-        dxz[j] = d_z;
-        dxn[j] = d_n;
-        dqr[j] = d_r;
-        dqz[j] = d_z;
-        dqn[j] = d_n * r[j];
+    over_rows(B, G, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        const float *r = a + b * G, *z = r + H, *nn = r + 2 * H, *pn = p + b * G + 2 * H, *hb = hprev + b * H;
+        const float *ghb = gh + b * H, *recb = rec + b * H;
+        float *dh = dh_t + b * H, *dxr = dx + b * G, *dxz = dxr + H, *dxn = dxr + 2 * H;
+        float *dqr = dq + b * G, *dqz = dqr + H, *dqn = dqr + 2 * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const float d_h = ghb[j] + recb[j];
+          dh[j] = d_h;
+          const float d_n = d_h * ((1.0f - z[j]) * (1.0f - nn[j] * nn[j]));
+          const float d_z = d_h * ((hb[j] - nn[j]) * z[j] * (1.0f - z[j]));
+          const float d_r = d_n * (pn[j] * r[j] * (1.0f - r[j]));
+          dxr[j] = d_r;
+          dxz[j] = d_z;
+          dxn[j] = d_n;
+          dqr[j] = d_r;
+          dqz[j] = d_z;
+          dqn[j] = d_n * r[j];
+        }
       }
-    }
+    });
     Tensor next = at::mm(dhp.select(0, t), w_hh);
     float* nx = next.mutable_data_ptr<float>();
     const float* dh_c = dh_t;
     const float* zt = a;
-    for (const auto b : c10::irange(B)) {
-      for (int64_t j = 0; j < H; ++j) nx[b * H + j] += dh_c[b * H + j] * zt[b * G + H + j];
-    }
+    over_rows(B, G, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t j = 0; j < H; ++j) nx[b * H + j] += dh_c[b * H + j] * zt[b * G + H + j];
+      }
+    });
     dh_rec = next;
   }
   return {dxp, dhp, dh_all, dh_rec};
