@@ -23,6 +23,10 @@ def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
     """(T, B, H) gradients -> (T,) mean over the batch of ||g_{t,b}||, over samples with
     t < their length (``valid`` (T, B) bool); NaN where no sample is valid."""
     norms = torch.linalg.vector_norm(grad, dim=2)  # (T, B)
+    if grad.dtype != torch.float64 and not bool(torch.isfinite(norms).all()):
+        # Squares overflow float32 from ~1e19 on, long before the norm itself would: an
+        # exploding gradient must show its size, not inf. (NaN/Inf in grad stay as they are.)
+        norms = torch.linalg.vector_norm(grad, dim=2, dtype=torch.float64).to(grad.dtype)
     if valid is None:
         return norms.mean(dim=1)
     w = valid.to(norms.dtype)

@@ -181,11 +181,21 @@ class Trainer:
         params = [p for p in self.model.parameters() if p.grad is not None]
         grads = [p.grad for p in params if p.grad is not None]
         total = torch.nn.utils.get_total_norm(grads)
+        if not bool(torch.isfinite(total)):
+            # Squares overflow float32 from ~1e19 on: an exploding but finite gradient gets
+            # its real size (and clipping can still tame it) from a float64 norm.
+            wide = torch.linalg.vector_norm(
+                torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
+            )
+            if bool(torch.isfinite(wide)):
+                total = wide
         clipped = total
         if cfg.clip:
             torch.nn.utils.clip_grads_with_norm_(params, cfg.clip_threshold, total)
             clipped = total * torch.clamp(cfg.clip_threshold / (total + 1e-6), max=1.0)
-        loss_v, norm_v, clipped_v = (float(v) for v in torch.stack([loss.detach(), total, clipped]).cpu())
+        loss_v, norm_v, clipped_v = (
+            float(v) for v in torch.stack([loss.detach().double(), total.double(), clipped.double()]).cpu()
+        )
         # Everything the record shows is taken before the update: the frame pairs this
         # step's states with the weights that produced them.
         with torch.no_grad():
@@ -269,16 +279,28 @@ class Trainer:
     # -- evaluation ----------------------------------------------------------
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
-        """(loss, metric) on the task's fixed validation batches, without dropout."""
+        """(loss, metric) on the task's fixed validation batches, without dropout.
+
+        Seq2Seq models are evaluated as they are used: greedy autoregressive decoding from
+        <SOS>, each step fed the model's own previous output (no teacher forcing). The
+        metric (exact match) compares those greedy outputs with the targets; the loss is the
+        cross-entropy of the logits along that greedy path."""
         self.model.eval()
         losses, metrics = [], []
-        for vb in self.task.validation_batches(self.config.batch_size):
-            batch = vb.to(self.device)
-            ctx = RunContext(self._drop_gen, training=False)
-            out = self.model(batch, ctx)
-            loss = float(self.task.loss(out, batch))
-            losses.append(loss)
-            metrics.append(self.task.metric(out, batch, loss))
+        with torch.no_grad():
+            for vb in self.task.validation_batches(self.config.batch_size):
+                batch = vb.to(self.device)
+                ctx = RunContext(self._drop_gen, training=False)
+                if isinstance(self.model, Seq2SeqModel):
+                    preds = self.model.greedy(batch, ctx, batch.y.shape[1])
+                    out = self.model(batch, ctx, dec_in=teacher_forced_inputs(preds))
+                    scored = torch.nn.functional.one_hot(preds, out.shape[-1]).to(out.dtype)
+                else:
+                    out = self.model(batch, ctx)
+                    scored = out
+                loss = float(self.task.loss(out, batch))
+                losses.append(loss)
+                metrics.append(self.task.metric(scored, batch, loss))
         self.model.train()
         mean_loss = sum(losses) / len(losses)
         if self.task.metric_name == "perplexity":

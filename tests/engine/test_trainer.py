@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from engine.config import TrainConfig
+from engine.models import RunContext, Seq2SeqModel, teacher_forced_inputs
 from engine.record import GATE_NAMES, PartRecord, ProbeSample, StepRecord
 from engine.tasks import SOS_ID, Batch
 from engine.trainer import Edit, Trainer
@@ -659,6 +660,34 @@ def test_evaluate_is_finite_and_repeatable(task: str) -> None:
     # evaluation touches no training state: the run continues as if it had not happened
     ref = Trainer.from_state_dict(state)
     assert_same_records([tr.step()], [ref.step()])
+
+
+@pytest.mark.parametrize("task", ["reverse", "translate"])
+def test_seq2seq_evaluation_decodes_greedily_without_teacher_forcing(task: str) -> None:
+    """Validation of a Seq2Seq model is free-running: exact match of greedy decoding from
+    <SOS>, each step fed the model's own previous output, never the reference."""
+    tr = Trainer(config(task=task, model="lstm", teacher_forcing=1.0, lr=3e-3, optimizer="adam"))
+    for _ in range(30):
+        tr.step()
+    loss, metric = tr.evaluate()
+    model = tr.model
+    assert isinstance(model, Seq2SeqModel)
+    hits, total, free_losses, forced_losses = 0.0, 0, [], []
+    with torch.no_grad():
+        model.eval()
+        for vb in tr.task.validation_batches(tr.config.batch_size):
+            ctx = RunContext(torch.Generator(), training=False)
+            preds = model.greedy(vb, ctx, vb.y.shape[1])
+            right = (preds == vb.y) | ~vb.mask
+            hits += float(right.all(dim=1).float().sum())
+            total += vb.y.shape[0]
+            free_logits = model(vb, ctx, dec_in=teacher_forced_inputs(preds))
+            free_losses.append(float(tr.task.loss(free_logits, vb)))
+            forced_losses.append(float(tr.task.loss(model(vb, ctx), vb)))
+        model.train()
+    assert metric == pytest.approx(hits / total)
+    assert loss == pytest.approx(sum(free_losses) / len(free_losses))
+    assert loss != pytest.approx(sum(forced_losses) / len(forced_losses))  # not the teacher-forced loss
 
 
 def _check_part_shapes(part: PartRecord, cell: str, L: int, T: int, H: int, frame: bool) -> None:
