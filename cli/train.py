@@ -38,7 +38,7 @@ def run_train(args: argparse.Namespace) -> int:
         native.mode()  # a bad RNNSCOPE_KERNELS is an argument error too
         if native.needs_build():
             print(
-                "rnnscope: compiling the C++ recurrence kernels (once per machine, ~20-40 s)", file=sys.stderr
+                "rnnscope: compiling the C++ recurrence kernels (once per machine, ~15-30 s)", file=sys.stderr
             )
         cfg = config_from_args(args)
         if args.probe_every is None:

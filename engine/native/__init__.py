@@ -10,7 +10,7 @@ Choose with the environment variable ``RNNSCOPE_KERNELS``:
 - ``native``: C++ or an error; ``torch``: never build, always the Python loops.
 :func:`forced` overrides it inside a ``with`` block (tests, benchmarks).
 
-The first use on a machine compiles the kernels (20-40 s; :func:`prepare_in_background`
+The first use on a machine compiles the kernels (15-30 s; :func:`prepare_in_background`
 starts that early); later processes load the cached library in milliseconds.
 """
 

@@ -23,7 +23,7 @@
 #include <limits>
 #include <vector>
 
-namespace {
+namespace rnnscope_jacobian {
 
 using at::Tensor;
 using Vec = at::vec::Vectorized<float>;
@@ -176,9 +176,9 @@ Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, con
   return out;
 }
 
-}  // namespace
+}  // namespace rnnscope_jacobian
 
 TORCH_LIBRARY_FRAGMENT(rnnscope, m) {
   m.def("jacobian_norms(Tensor e, Tensor? a, Tensor w_hh, int iters, float rtol, int check_every) -> Tensor",
-        &jacobian_norms);
+        &rnnscope_jacobian::jacobian_norms);
 }

@@ -29,7 +29,7 @@
 #include <cmath>
 #include <tuple>
 
-namespace {
+namespace rnnscope_recurrence {
 
 using at::Tensor;
 using Vec = at::vec::Vectorized<float>;
@@ -292,21 +292,21 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> gru_backward(
   return {dxp, dhp, dh_all, dh_rec};
 }
 
-}  // namespace
+}  // namespace rnnscope_recurrence
 
 TORCH_LIBRARY(rnnscope, m) {
-  m.def("rnn_forward(Tensor xp, Tensor h0, Tensor w_hh, Tensor b_hh) -> Tensor", &rnn_forward);
-  m.def("rnn_backward(Tensor g_h, Tensor hs, Tensor w_hh) -> (Tensor, Tensor, Tensor)", &rnn_backward);
+  m.def("rnn_forward(Tensor xp, Tensor h0, Tensor w_hh, Tensor b_hh) -> Tensor", &rnnscope_recurrence::rnn_forward);
+  m.def("rnn_backward(Tensor g_h, Tensor hs, Tensor w_hh) -> (Tensor, Tensor, Tensor)", &rnnscope_recurrence::rnn_backward);
   m.def(
       "lstm_forward(Tensor xp, Tensor h0, Tensor c0, Tensor w_hh, Tensor b_hh) -> (Tensor, Tensor, Tensor, Tensor)",
-      &lstm_forward);
+      &rnnscope_recurrence::lstm_forward);
   m.def(
       "lstm_backward(Tensor g_h, Tensor? g_c, Tensor act, Tensor cs, Tensor tcs, Tensor c0, Tensor w_hh)"
       " -> (Tensor, Tensor, Tensor, Tensor, Tensor)",
-      &lstm_backward);
-  m.def("gru_forward(Tensor xp, Tensor h0, Tensor w_hh, Tensor b_hh) -> (Tensor, Tensor, Tensor)", &gru_forward);
+      &rnnscope_recurrence::lstm_backward);
+  m.def("gru_forward(Tensor xp, Tensor h0, Tensor w_hh, Tensor b_hh) -> (Tensor, Tensor, Tensor)", &rnnscope_recurrence::gru_forward);
   m.def(
       "gru_backward(Tensor g_h, Tensor act, Tensor hp, Tensor hs, Tensor h0, Tensor w_hh)"
       " -> (Tensor, Tensor, Tensor, Tensor)",
-      &gru_backward);
+      &rnnscope_recurrence::gru_backward);
 }
