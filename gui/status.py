@@ -75,6 +75,7 @@ class StatusBar(QStatusBar):
             c.playing,
             c.unsaved,
             c.mode,
+            native.building(),
         )
         if state == self._last:
             return
@@ -93,7 +94,8 @@ class StatusBar(QStatusBar):
             self.labels["speed"].setText(f"{speed:.1f} steps/s")
         else:
             self.labels["speed"].setText("paused" if c.mode == "live" else c.mode)
-        self.labels["device"].setText(f"device {c.device or '—'}")
+        building = " · building CPU kernels (first run only)…" if native.building() else ""
+        self.labels["device"].setText(f"device {c.device or '—'}{building}")
         self.labels["device"].setToolTip(f"CPU recurrences: {native.status()}")
         self.labels["branch"].setText(f"branch {c.branch_name or '—'}")
         name = Path(c.path).name if c.path is not None else "—"

@@ -121,6 +121,11 @@ def forced(m: str) -> Iterator[None]:
         _forced = before
 
 
+def building() -> bool:
+    """Whether a build or load is under way right now (on any thread)."""
+    return _loaded is None and _lock.locked()
+
+
 def needs_build() -> bool:
     """Whether the first use in this process will compile (seconds) rather than load."""
     if _loaded is not None or mode() == "torch":
