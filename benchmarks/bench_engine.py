@@ -6,6 +6,7 @@ read-out, cross-entropy, gradient-norm clipping and Adam. Steps of the two sides
 interleaved so machine noise hits both alike; the table shows medians and their ratio.
 
     python benchmarks/bench_engine.py [--steps 30] [--threads 2] [--cells rnn,lstm,gru]
+                                      [--kernels auto|native|torch]
 
 Modes: "full" records a complete probe frame every step (median of interleaved single
 steps); "probe/10" records summaries every step and a frame every 10th (median over
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 from torch import nn
 
-from engine import TrainConfig, Trainer
+from engine import TrainConfig, Trainer, native
 from engine.tasks import make_task
 
 SHAPES = ((32, 50, 64), (32, 100, 256))
@@ -111,11 +112,18 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=30, help="timed steps per side (after warm-up)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--cells", default="rnn,lstm,gru")
+    ap.add_argument(
+        "--kernels", choices=native.MODES, default="auto", help="rnnscope's time loops: C++ or torch ops"
+    )
     args = ap.parse_args()
+    os.environ[native.ENV] = args.kernels
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     torch.set_num_threads(args.threads)
+    if args.kernels != "torch":
+        native.load()
     print(
-        f"torch {torch.__version__}, {args.threads} threads, {args.steps} interleaved steps per side, medians"
+        f"torch {torch.__version__}, {args.threads} threads, {args.steps} interleaved steps per side, medians; "
+        f"rnnscope's loops: {native.status()}"
     )
     head = f"{'shape':<16} {'cell':<5} {'plain ms':>9} {'full ms':>9} {'ratio':>6} {'probe/10 ms':>12} {'ratio':>6}"
     print(head)
