@@ -399,8 +399,9 @@ class MainWindow(QMainWindow):
             self.open_compare(*pair)
 
     def open_compare(self, a: CompareSource, b: CompareSource, panel: str = "gradient_flow") -> CompareWindow:
-        """A compare window for two runs (see gui.compare.CompareSource); closed with this window."""
-        win = CompareWindow(a, b, self, panel=panel)
+        """A compare window for two runs (see gui.compare.CompareSource); closed with this window.
+        A run this window is training is followed there as it grows."""
+        win = CompareWindow(a, b, self, panel=panel, live=self.controller)
         win.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.compare_windows.append(win)
         win.closed.connect(lambda: self.compare_windows.remove(win) if win in self.compare_windows else None)

@@ -6,8 +6,11 @@
     win.show()
 
 Each side is a ``SourceModel`` (the read-only twin of the RunController that the panels
-already know); both share one TimeCursor and one step, every pair of heatmaps shares one
-colour scale, and a difference view shows log10 ||dL/dh_t|| of A minus B.
+already know); both share one TimeCursor, one step and one step axis, every pair of heatmaps
+shares one colour scale, and a difference view shows log10 ||dL/dh_t|| of A minus B.
+Opened from the main window (``MainWindow.open_compare``), a side whose run that window is
+training follows it as it grows (``gui.compare.follow``); ``gui.compare.notes`` says how two
+runs differ (steps, sequence length, layers, cell).
 """
 
 from gui.compare.source import CompareSource

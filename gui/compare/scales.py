@@ -1,14 +1,22 @@
-"""SharedScale: one colour scale for several heatmaps (the same panel of run A and run B).
+"""Shared scales of the compare view: one colour scale per pair of heatmaps, one step axis.
 
-Each member heatmap asks for the levels it would use on its own (a fixed 0..1, or a
-symmetric range fitted to its frame); every member then shows the union of what all
-members asked for, so equal colours mean equal values on both sides. Dragging the colour
+SharedScale: each member heatmap asks for the levels it would use on its own (a fixed
+0..1, or a symmetric range fitted to its frame); every member then shows the union of what
+all members asked for, so equal colours mean equal values on both sides. Dragging the colour
 bar of one member (the gradient-flow heatmap) sets the range of all of them.
+
+SharedStepAxis: the over-steps plots of both runs (gradient-flow heatmaps, loss and the
+other health curves) and the difference view show one x range, 0 .. a nice number above
+the longer run's steps. A panel's own StepAxisRange is replaced by a ``StepAxisMember``
+that forwards to the group, so whichever side redraws, every member shows the same range.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from gui.panels.ranges import StepAxisRange
 
 Levels = tuple[float, float]
 
@@ -56,3 +64,44 @@ class SharedScale:
         if shared is not None:
             for m in self.members:
                 m.show_levels(shared)
+
+
+class SharedStepAxis:
+    """One training-step x range for several plots; ``steps()`` says how far it must reach."""
+
+    def __init__(self, steps: Callable[[], int]) -> None:
+        self.steps = steps
+        self.ranges: list[StepAxisRange] = []
+
+    def add(self, own: StepAxisRange) -> StepAxisMember:
+        """Put the plot that ``own`` manages under this axis; returns the stand-in for ``own``."""
+        self.ranges.append(own)
+        self.update()
+        return StepAxisMember(self, own)
+
+    @property
+    def view_boxes(self) -> list[Any]:
+        return [r.vb for r in self.ranges]
+
+    def update(self) -> None:
+        n = self.steps()
+        for r in self.ranges:
+            r.update_steps(n)  # sets the range only where it changed
+
+
+class StepAxisMember:
+    """Stands in for a panel's StepAxisRange: the panel's step count is ignored, the group's used."""
+
+    def __init__(self, group: SharedStepAxis, own: StepAxisRange) -> None:
+        self.group = group
+        self.own = own
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        return self.own.range
+
+    def reset(self) -> None:
+        self.own.reset()
+
+    def update_steps(self, _n: int) -> None:
+        self.group.update()

@@ -11,11 +11,16 @@ same signals (``run_changed``, ``history_changed``, ``record_changed``) and fiel
 classes draw it unchanged. Opening and reading records (which may regenerate a frame by
 replay) run on its own Loader thread; ``seek`` from a panel click is passed up as
 ``step_requested`` so that the compare window moves both sides together.
+
+``live`` (optional) is the main window's RunController. When this side's run is the branch
+it trains, ``follow`` appends the new steps (gui.compare.follow), and a step the main
+window holds in memory (the newest one it shows) is taken from there instead of the file.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +28,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from engine.tasks import make_task
+from gui.compare.follow import GrowingHistory, read_new_steps, same_file
 from gui.compare.loader import Loader
 from gui.history import History
 from sessions.session import Session
+
+COMMIT_WAIT_S = 5.0  # a step the main window has shown may take this long to reach the file
 
 
 @dataclass(frozen=True)
@@ -49,13 +57,17 @@ class SourceModel(QObject):
     opened = Signal()
     failed = Signal(str)
     step_requested = Signal(int)  # a panel asked for a step (a click): the compare window decides
+    grown = Signal(int)  # steps were appended while following a run in training (the old count)
 
-    def __init__(self, source: CompareSource, name: str, parent: QObject | None = None) -> None:
+    def __init__(
+        self, source: CompareSource, name: str, parent: QObject | None = None, live: Any = None
+    ) -> None:
         super().__init__(parent)
         self.source = source
         self.name = name  # "A" or "B"
+        self.live = live  # the main window's RunController, or None
         self.loader = Loader(f"compare-{name}", self)
-        self.history = History()
+        self.history = GrowingHistory()
         self.config: Any = None
         self.task: Any = None
         self.record: Any = None
@@ -65,6 +77,8 @@ class SourceModel(QObject):
         self.error = ""
         self._session: Session | None = None
         self._wanted: int | None = None
+        self._reading = False  # a follow read of the file is in flight
+        self._same: tuple[Any, bool] = (None, False)  # (live.path, whether it is this file)
 
     # ------------------------------------------------------------ state
     @property
@@ -79,19 +93,39 @@ class SourceModel(QObject):
     def shown_step(self) -> int | None:
         return None if self.record is None else int(self.record.step)
 
+    @property
+    def in_live_file(self) -> bool:
+        """Whether this run is in the session file the main window records into."""
+        live = self.live
+        if live is None:
+            return False
+        if self._same[0] != live.path:
+            self._same = (live.path, same_file(live.path, self.source.path))
+        return self._same[1]
+
+    @property
+    def training(self) -> bool:
+        """Whether the main window trains this run (its steps grow while the window is open)."""
+        return (
+            self.branch_id is not None
+            and self.in_live_file
+            and self.live.mode == "live"
+            and self.live.live_branch_id == self.branch_id
+        )
+
     # ------------------------------------------------------------ opening
     def open(self) -> None:
         """Open the file and read the branch's summaries on the loader thread."""
         src = self.source
 
-        def load() -> tuple[Session, Any, Any, Any, Any]:
+        def load() -> tuple[Session, Any, Any, Any, Any, Any]:
             session = Session.open(src.path)
             try:
                 branch = session.checkout(src.branch if src.branch is not None else session.branch.id)
                 summ = session.summaries(branch=branch.id)
                 events = session.timeline(branch=branch.id)
                 cfg = session.config_at(max(len(summ) - 1, 0), branch=branch.id)
-                return session, branch, summ, events, cfg
+                return session, branch, summ, events, cfg, make_task(cfg)
             except BaseException:
                 session.close()
                 raise
@@ -103,11 +137,11 @@ class SourceModel(QObject):
             self.error = str(exc) or type(exc).__name__
             self.failed.emit(self.error)
             return
-        session, branch, summ, events, cfg = result
+        session, branch, summ, events, cfg, task = result
         self._session = session
         self.branch_id, self.branch_name = branch.id, branch.name
         self.config = cfg
-        self.task = make_task(cfg)
+        self.task = task
         self.history.load(summ, events)
         self.run_changed.emit()
         self.history_changed.emit()
@@ -127,12 +161,21 @@ class SourceModel(QObject):
         step = max(0, min(int(step), n - 1))
         if self.shown_step == step or self._wanted == step:
             return
+        held = self._held(step)
+        if held is not None:  # the main window shows this very step: no read at all
+            self._wanted = None
+            self.record = held
+            self.record_changed.emit(held)
+            return
         self._wanted = step
         bid = self.branch_id
 
         def load() -> Any:
             if self._wanted != step:
                 return None  # a newer request came in meanwhile
+            deadline = time.monotonic() + COMMIT_WAIT_S
+            while session.length(bid) <= step and time.monotonic() < deadline:
+                time.sleep(0.05)  # a step of a run in training, not committed yet
             return session.record(step, branch=bid)
 
         def done(rec: Any, exc: BaseException | None) -> None:
@@ -147,6 +190,62 @@ class SourceModel(QObject):
                 self.record_changed.emit(rec)
 
         self.loader.submit(load, done, busy=f"{self.name}: reading step {step}")
+
+    def held_step(self) -> int | None:
+        """The step of this run that the main window shows while it follows training (it holds
+        that record in memory: showing it costs no read), or None."""
+        live = self.live
+        if live is None or not live.follow_live or live.record is None:
+            return None
+        step = int(live.record.step)
+        return step if step < len(self.history) and self._held(step) is not None else None
+
+    def _held(self, step: int) -> Any:
+        """The main window's shown record when it is this run's step ``step`` with a frame."""
+        rec = None if self.live is None else self.live.record
+        if (
+            rec is None
+            or int(rec.step) != step
+            or not rec.has_frame
+            or self.live.branch_id != self.branch_id
+            or not self.in_live_file
+        ):
+            return None
+        return rec
+
+    # ------------------------------------------------------------ following a run in training
+    def follow(self) -> None:
+        """Append the steps this run gained since the last call, when the main window trains
+        it: from that window's History if it shows this run, else read from the file."""
+        live = self.live
+        if self._session is None or not self.training:
+            return
+        h = self.history
+        if live.branch_id == self.branch_id:
+            if len(live.history) > len(h):
+                self._grow(live.history, len(h))
+            return
+        reader = live.reader
+        if self._reading or reader is None:
+            return
+        self._reading = True
+        bid, start = self.branch_id, len(h)
+        live.background(lambda: read_new_steps(reader, bid, start), self._on_read)
+
+    def _on_read(self, fresh: History | None, exc: BaseException | None) -> None:
+        self._reading = False
+        if self.loader.closed:  # the compare window was closed meanwhile
+            return
+        if exc is not None:
+            self.failed.emit(f"{self.name}: cannot read new steps: {exc}")
+        elif fresh is not None and len(fresh) and int(fresh.steps[0]) == len(self.history):
+            self._grow(fresh, 0)
+
+    def _grow(self, other: History, first: int) -> None:
+        old = len(self.history)
+        if self.history.extend_from(other, first, events=other.events):
+            self.history_changed.emit()
+            self.grown.emit(old)
 
     def close(self) -> None:
         session, self._session = self._session, None

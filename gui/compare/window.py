@@ -2,10 +2,17 @@
 
 A panel chooser picks which view both columns show (the window's own panel classes, fed
 by a SourceModel each); the gradient-flow view adds a third column with A − B. The step
-slider (or ←/→, or a click on any over-steps plot) moves both runs to the same training
-step, each clamped to its own length; the timestep cursor (Shift+←/→, clicks) is shared.
-Every pair of heatmaps shares one colour scale (``SharedScale``). Opening and regenerating
-frames run on each side's loader thread; the status bar shows what is in progress.
+slider (or ←/→, or a click on any over-steps plot of either side) moves both runs to the
+same training step, each clamped to its own length; the over-steps plots of both sides and
+the difference view share one x range (``SharedStepAxis``). The timestep cursor (Shift+←/→,
+clicks on any per-timestep view) is one TimeCursor for both sides. Every pair of heatmaps
+shares one colour scale (``SharedScale``). Opening and regenerating frames run on each
+side's loader thread; the status bar shows what is in progress.
+
+Given the main window's RunController (``live``), a side whose run that window is training
+follows it (``SourceModel.follow``, once a second): new steps appear, and when the shared
+step was at that run's end it moves on with it. A banner says how the runs differ (steps,
+sequence length, layers, cell) and what the views do about it (gui.compare.notes).
 """
 
 from __future__ import annotations
@@ -29,10 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from gui.compare.difference import DifferencePanel
-from gui.compare.scales import SharedScale
+from gui.compare.follow import FOLLOW_MS
+from gui.compare.notes import RunShape, mismatch_notes
+from gui.compare.scales import SharedScale, SharedStepAxis
 from gui.compare.source import CompareSource, SourceModel
 from gui.cursor import TimeCursor
 from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from gui.panels.ranges import StepAxisRange
 
 PANELS: dict[str, tuple[str, Any]] = {
     "gradient_flow": ("Gradient flow", GradientFlowPanel),
@@ -41,6 +51,8 @@ PANELS: dict[str, tuple[str, Any]] = {
     "health": ("Health", HealthPanel),
     "sample": ("Sample", SamplePanel),
 }
+# the StepAxisRange attribute of each panel with over-steps plots (put under the shared axis)
+STEP_AXES = {"gradient_flow": "heat_x", "health": "x_range"}
 
 
 def heatmaps(panel: Any) -> dict[str, Any]:
@@ -60,15 +72,20 @@ class CompareWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         panel: str = "gradient_flow",
+        live: Any = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"rnnscope — compare  A: {a.describe()}   B: {b.describe()}")
         self.resize(1600, 900)
+        self.live = live  # the main window's RunController (None: nothing to follow)
         self.cursor = TimeCursor(self)
-        self.models = [SourceModel(a, "A", self), SourceModel(b, "B", self)]
+        self.models = [SourceModel(a, "A", self, live), SourceModel(b, "B", self, live)]
         self.errors: list[str] = []
+        self.notes: list[str] = []
         self.step = 0
+        self.following = False  # the step moves on with a run in training
         self.scales: dict[tuple[str, str], SharedScale] = {}
+        self.step_axis = SharedStepAxis(lambda: self.steps)
         self._opened = 0
 
         self.kind = QComboBox()
@@ -76,6 +93,7 @@ class CompareWindow(QMainWindow):
             self.kind.addItem(text, key)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
+        self.slider.setToolTip("the training step both runs show (←/→); a click on a plot over steps too")
         self.spin = QSpinBox()
         self.spin.setRange(0, 0)
         self.spin.setPrefix("step ")
@@ -86,6 +104,10 @@ class CompareWindow(QMainWindow):
         top.addSpacing(12)
         top.addWidget(self.slider, 1)
         top.addWidget(self.spin)
+        self.banner = QLabel("")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("color: #F0E442; padding: 2px 8px;")
+        self.banner.hide()
 
         self.panels: list[dict[str, Any]] = []
         self.stacks: list[QStackedWidget] = []
@@ -109,8 +131,10 @@ class CompareWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(top)
+        lay.addWidget(self.banner)
         lay.addWidget(columns, 1)
         self.setCentralWidget(central)
+        self._share_step_axis()
 
         self.busy_label = QLabel("")
         self.busy = QProgressBar()
@@ -127,10 +151,16 @@ class CompareWindow(QMainWindow):
         for model in self.models:  # connected after the panels: they have drawn when these run
             model.step_requested.connect(self.set_step)
             model.opened.connect(self._on_opened)
-            model.failed.connect(self._on_failed)
+            model.failed.connect(lambda text, m=model: self._on_failed(m, text))
+            model.grown.connect(lambda old, m=model: self._on_grown(m, old))
             model.record_changed.connect(self._relink)
             model.run_changed.connect(self._relink)
             model.loader.busy_changed.connect(self._on_busy)
+        self.follow_timer = QTimer(self)
+        self.follow_timer.setInterval(FOLLOW_MS)
+        self.follow_timer.timeout.connect(self.follow)
+        if live is not None:
+            self.follow_timer.start()
         self.set_panel(panel)
         for model in self.models:
             model.open()
@@ -154,12 +184,21 @@ class CompareWindow(QMainWindow):
         lay.addWidget(stack, 1)
         return col, panels, stack, title
 
+    def _share_step_axis(self) -> None:
+        """One x range for the over-steps plots of A and B and for the difference view."""
+        for key, attr in STEP_AXES.items():
+            for panels in self.panels:
+                own = getattr(panels[key], attr, None)
+                if isinstance(own, StepAxisRange):
+                    setattr(panels[key], attr, self.step_axis.add(own))
+        self.step_axis.add(self.difference.x_range)
+
     def _make_actions(self) -> None:
         for text, shortcut, slot in (
             ("Previous step", Qt.Key.Key_Left, lambda: self.set_step(self.step - 1)),
             ("Next step", Qt.Key.Key_Right, lambda: self.set_step(self.step + 1)),
-            ("Timestep cursor ←", "Shift+Left", lambda: self.cursor.move(-1)),
-            ("Timestep cursor →", "Shift+Right", lambda: self.cursor.move(1)),
+            ("Timestep cursor ←", "Shift+Left", lambda: self.move_cursor(-1)),
+            ("Timestep cursor →", "Shift+Right", lambda: self.move_cursor(1)),
             ("Close", QKeySequence.StandardKey.Close, self.close),
         ):
             act = QAction(text, self)
@@ -179,6 +218,11 @@ class CompareWindow(QMainWindow):
     def steps(self) -> int:
         return max((m.steps for m in self.models), default=0)
 
+    @property
+    def timesteps(self) -> int:
+        """The longer run's T (all parts)."""
+        return max((sum(m.history.part_lengths().values()) for m in self.models if m.steps), default=0)
+
     def set_panel(self, key: str) -> None:
         i = list(PANELS).index(key)
         if self.kind.currentIndex() != i:
@@ -193,39 +237,99 @@ class CompareWindow(QMainWindow):
         key = self.kind.currentData()
         return self.panels[0][key], self.panels[1][key]
 
-    def set_step(self, step: int) -> None:
+    def set_step(self, step: int, *, following: bool = False) -> None:
+        """Show training step ``step`` on both sides (each clamped to its own steps).
+        ``following``: set by a run in training moving the step on (any other call stops that)."""
         n = self.steps
         if not n:
             return
         step = max(0, min(int(step), n - 1))
         self.step = step
+        self.following = following
         for w in (self.slider, self.spin):
             w.blockSignals(True)
             w.setValue(step)
             w.blockSignals(False)
-        for model, title in zip(self.models, self.titles, strict=True):
+        self.difference.set_step(step)
+        for model in self.models:
             model.show(step)
-            note = f" (ends at step {model.steps - 1})" if model.steps and step >= model.steps else ""
-            title.setText(f"{model.name}: {model.title}{note}")
+        self._update_titles()
+
+    def move_cursor(self, dt: int) -> None:
+        """Move the shared timestep cursor, within the longer run's timesteps."""
+        t_max = self.timesteps
+        t = self.cursor.t + dt
+        self.cursor.set(min(t, t_max - 1) if t_max else t)
+
+    def follow(self) -> None:
+        """Take the new steps of a run the main window is training (the follow timer)."""
+        for model in self.models:
+            model.follow()
 
     # ------------------------------------------------------------ events
     def _on_kind(self, _i: int) -> None:
         self.set_panel(self.kind.currentData())
 
+    def _update_range(self) -> None:
+        top = max(self.steps - 1, 0)
+        for w in (self.slider, self.spin):
+            if w.maximum() != top:
+                w.blockSignals(True)
+                w.setRange(0, top)
+                w.blockSignals(False)
+        self.step_axis.update()
+
+    def _update_titles(self) -> None:
+        for model, title in zip(self.models, self.titles, strict=True):
+            text = f"{model.name}: {model.title}"
+            if model.training:
+                text += " · ● training (follows)"
+            if model.steps and self.step >= model.steps:
+                text += f" (ends at step {model.steps - 1})"
+            if title.text() != text:
+                title.setText(text)
+
+    def _update_notes(self) -> None:
+        notes = mismatch_notes(*(RunShape.of(m) for m in self.models))
+        if notes != self.notes:
+            self.notes = notes
+            self.banner.setText("\n".join("⚠ " + n for n in notes))
+            self.banner.setVisible(bool(notes))
+
     def _on_opened(self) -> None:
         self._opened += 1
-        for model, title in zip(self.models, self.titles, strict=True):
-            title.setText(f"{model.name}: {model.title}")
-        n = self.steps
-        self.slider.setRange(0, max(n - 1, 0))
-        self.spin.setRange(0, max(n - 1, 0))
-        if self._opened == 2:  # start at the last step both runs have
-            common = min(m.steps for m in self.models)
-            self.set_step(max(common - 1, 0))
+        self._update_range()
+        self._start()
 
-    def _on_failed(self, text: str) -> None:
+    def _start(self) -> None:
+        """Once both sides are open (or failed to open): the last step both runs have."""
+        if any(m.config is None and not m.error for m in self.models):
+            return  # one is still opening
+        have = [m.steps for m in self.models if m.config is not None and m.steps]
+        common = min(have) if len(have) == 2 else max(have, default=0)
+        self.set_step(common - 1)
+        self._update_titles()
+        self._update_notes()
+
+    def _on_grown(self, model: SourceModel, old: int) -> None:
+        """A followed run has new steps. A shared step at its old end (or following it) moves on:
+        to the step the main window shows, when that is the newest it holds in memory (no read),
+        else to the new end (read, or regenerated, in the background; the newest request wins)."""
+        self._update_range()
+        step, follow = self.step, self.following or self.step >= old - 1
+        if follow:
+            held = model.held_step()
+            step = max(step, held if held is not None else model.steps - 1)
+        if self._opened == 2:
+            self.set_step(step, following=follow)
+        self._update_notes()
+
+    def _on_failed(self, model: SourceModel, text: str) -> None:
         self.errors.append(text)
         self.statusBar().showMessage("⚠ " + text, 15000)
+        if model.config is None:  # it could not be opened: the other side is shown alone
+            self._start()
+        self._update_notes()
 
     def _on_busy(self, _text: str) -> None:
         texts = [m.loader.busy_text for m in self.models if m.loader.busy_text]
@@ -250,6 +354,7 @@ class CompareWindow(QMainWindow):
                     scale.set_members(pair)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.follow_timer.stop()
         for model in self.models:
             model.close()
         self.closed.emit()
