@@ -15,13 +15,20 @@ the GUI thread's CPU time). Targets (issue 4): stall p99 <= 50 ms, redraw median
 window throughput >= 80% of headless. On a shared machine, compare "stall p99 with the
 window idle" and the CPU time: they show how much of a number is other processes' load.
 
+Last, with training paused, the window redraws ``--replay`` steps recorded beforehand (fed to
+it one per tick as new steps, a few per second like live training): the redraw's own cost,
+without a training thread competing for the cores and the GIL, the figure to compare
+before/after a change to the views on a busy machine.
+
     python benchmarks/bench_gui.py [--steps 40] [--rounds 2] [--hidden 256] [--seq-len 100]
                                    [--batch 32] [--threads N] [--window-threads N] [--probe-every 1]
+                                   [--replay 60]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -143,6 +150,31 @@ class WindowProbe:
         self.redraw_cpu += self.win.redraw_cpu
         return steps / elapsed
 
+    def replay(self, records: list, count: int, gap: float = 0.15) -> tuple[list[float], list[float]]:
+        """Redraws with training paused: ``records`` (StepRecords of this window's config) fed
+        to the window as its next steps, one per redraw, ``gap`` s apart (the over-steps plots'
+        10 Hz limit is over by then, as between live steps). Returns the window's own redraw
+        wall and CPU times."""
+        c = self.win.controller
+        self._wait(lambda: not c.playing and not c.worker.busy, 60)
+        order = records + records[-2:0:-1]  # there and back: no jump from the last to the first
+        pending: list = []
+        taken = c.worker.take_records
+        c.worker.take_records = lambda: [pending.pop()] if pending else []  # the window's only source now
+        walls: list[float] = []
+        cpus: list[float] = []
+        try:
+            for i in range(count):
+                before = len(self.win.redraw_costs)
+                pending.append(dataclasses.replace(order[i % len(order)], step=c.steps))
+                self._wait(lambda before=before: len(self.win.redraw_costs) > before, 10)
+                walls.append(self.win.redraw_costs[-1])
+                cpus.append(self.win.redraw_cpu[-1])
+                self._wait(lambda: False, gap)
+        finally:
+            c.worker.take_records = taken
+        return walls, cpus
+
     def close(self) -> None:
         self.win.close()
 
@@ -157,6 +189,7 @@ def main() -> int:
     ap.add_argument("--probe-every", type=int, default=1)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--window-threads", type=int, default=None, help="torch threads while the window trains")
+    ap.add_argument("--replay", type=int, default=60, help="redraws timed with training paused (0: none)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -187,6 +220,12 @@ def main() -> int:
                     f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} steps/s" for k, v in speeds.items()),
                     flush=True,
                 )
+            replay_wall: list[float] = []
+            replay_cpu: list[float] = []
+            if args.replay:
+                trainer = Trainer(cfg)
+                records = [trainer.step() for _ in range(24)]
+                replay_wall, replay_cpu = probe.replay(records, args.replay)
         finally:
             probe.close()
         med = {k: statistics.median(v) for k, v in speeds.items()}
@@ -196,6 +235,8 @@ def main() -> int:
         redraw_med = statistics.median(probe.redraws) * 1000 if probe.redraws else float("nan")
         redraw_p90 = float(np.percentile(probe.redraws, 90)) * 1000 if probe.redraws else float("nan")
         redraw_cpu = statistics.median(probe.redraw_cpu) * 1000 if probe.redraw_cpu else float("nan")
+        paused_med = statistics.median(replay_wall) * 1000 if replay_wall else float("nan")
+        paused_cpu = statistics.median(replay_cpu) * 1000 if replay_cpu else float("nan")
 
     shape = f"LSTM copy B={args.batch} T={args.seq_len} H={args.hidden}, probe every {args.probe_every}"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -227,10 +268,15 @@ def main() -> int:
         ("redraw of all panels, median (ms)", redraw_med, "<= 33", f"{redraw_med / 33:.2f}"),
         ("redraw of all panels, p90 (ms)", redraw_p90, "", ""),
         ("  redraw CPU time of the GUI thread, median", redraw_cpu, "", ""),
+        ("redraw, training paused, median (ms)", paused_med, "", ""),
+        ("  its CPU time, median", paused_cpu, "", ""),
     ]
     for name, value, target, ratio in rows:
         print(f"{name:44} {value:12.2f} {target:>10} {ratio:>8}")
-    print(f"({len(probe.redraws)} redraws, {len(probe.lateness)} timer ticks measured)")
+    print(
+        f"({len(probe.redraws)} redraws while training, {len(replay_wall)} with training paused, "
+        f"{len(probe.lateness)} timer ticks measured)"
+    )
     return 0
 
 

@@ -8,6 +8,7 @@ so hidden panels cost nothing while training.
 
 from __future__ import annotations
 
+import os
 import time
 import types
 from collections.abc import Callable, Hashable
@@ -24,6 +25,14 @@ from gui.controller import RunController
 from gui.cursor import TimeCursor
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#16181d", foreground="#d0d0d0")
+
+# Qt's raster engine splits every larger fill and image scaling into tasks for a thread pool
+# and waits for them. For plot-sized areas the hand-off costs more than the fill, and on a
+# machine whose cores are busy training the pool threads queue behind the training threads
+# while the GUI thread waits: with the pool off, a redraw of all panels took 22 ms instead of
+# 31 ms while training (benchmarks/bench_gui.py, 2 cores), and its CPU time dropped too.
+# Qt reads this when it first needs the pool, i.e. at the first paint, after this import.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
 class Panel(QWidget):
@@ -142,13 +151,36 @@ def _relaxed_update_min(label: pg.LabelItem) -> None:
     label.updateGeometry()
 
 
+def _no_update(*_args: Any) -> None:
+    pass
+
+
 def set_title(plot: pg.PlotItem, title: str) -> None:
-    """A compact title that may overflow rather than widen the plot (HTML allowed)."""
+    """A compact title that may overflow rather than widen the plot (HTML allowed).
+
+    A new text for a title already shown takes no relayout of the plot: the label's size
+    hint is its line height only (see ``_relaxed_update_min``), so unless that changes, only
+    the text is set and centred again. (PlotItem.setTitle invalidates the plot's layout three
+    times, ~0.4 ms a title, and the States panel retitles a heatmap whenever its scale moves.)"""
     label = plot.titleLabel
     if not getattr(label, "_relaxed", False):
         label.updateMin = types.MethodType(_relaxed_update_min, label)
         label._relaxed = True
-    plot.setTitle(title, size=TITLE_SIZE)
+        plot.setTitle(title, size=TITLE_SIZE)
+        return
+    if label.text == title and label.isVisible():
+        return
+    if not label.isVisible() or label.opts.get("size") != TITLE_SIZE:
+        plot.setTitle(title, size=TITLE_SIZE)
+        return
+    hint = label._sizeHint
+    label.updateGeometry = _no_update  # shadows the layout invalidations inside LabelItem.setText
+    try:
+        label.setText(title)
+    finally:
+        del label.updateGeometry
+    if label._sizeHint != hint:  # another line height after all: the layout must know
+        label.updateGeometry()
 
 
 def add_plot(layout: pg.GraphicsLayout, row: int, col: int, title: str) -> pg.PlotItem:
@@ -223,21 +255,144 @@ class LayerSelector(QComboBox):
         return max(0, self.currentIndex())
 
 
+def premultiplied_table(lut: np.ndarray) -> np.ndarray:
+    """(N + 1,) uint32: the colour table ``lut`` ((N, 3) or (N, 4) uint8) as premultiplied
+    ARGB32 pixels, Qt's own conversion, and a last, fully transparent entry (for NaN)."""
+    lut = np.asarray(lut, dtype=np.uint8)
+    n = lut.shape[0]
+    argb = np.empty((1, n), np.uint32)
+    alpha = lut[:, 3].astype(np.uint32) if lut.shape[1] == 4 else np.uint32(255)
+    argb[0] = (
+        (alpha << 24) | (lut[:, 0].astype(np.uint32) << 16) | (lut[:, 1].astype(np.uint32) << 8) | lut[:, 2]
+    )
+    q = pg.functions.ndarray_to_qimage(argb, QImage.Format.Format_ARGB32).convertToFormat(FAST_FORMAT)
+    out = np.zeros(n + 1, np.uint32)
+    out[:n] = np.frombuffer(q.constBits(), np.uint32, count=n)
+    return out
+
+
+def block_mean(image: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Means of ``rows`` x ``cols`` blocks of ``image`` (a partial last block is dropped; NaN
+    propagates), as ``pyqtgraph.functions.downsample`` along both axes computes them, up to
+    float rounding: summed block row by block row on a C-ordered copy, not by ``ndarray.mean``
+    over a strided axis, which took ~0.1 ms per heatmap and frame."""
+    if rows <= 1 and cols <= 1:
+        return image
+    h, w = image.shape[0] // rows * rows, image.shape[1] // cols * cols
+    a = np.ascontiguousarray(image[:h, :w])
+    if cols > 1:
+        a = a.reshape(h, w // cols, cols)
+        out = a[:, :, 0].copy()
+        for k in range(1, cols):
+            out += a[:, :, k]
+        out /= cols
+        a = out
+    if rows > 1:
+        a = a.reshape(h // rows, rows, a.shape[1])
+        out = a[:, 0, :].copy()
+        for k in range(1, rows):
+            out += a[:, k, :]
+        out /= rows
+        a = out
+    return a
+
+
 class FastImageItem(pg.ImageItem):
-    """An ImageItem that hands QPainter a 32-bit image. pyqtgraph renders a colour-mapped
-    image as Indexed8, which QPainter converts again on every paint (about 20x slower to
-    draw than ARGB32); here the conversion happens once per new frame (~10 µs)."""
+    """An ImageItem that maps its float data straight to a premultiplied ARGB32 image.
+
+    pyqtgraph renders a colour-mapped image as Indexed8 with a Python-built colour table
+    (256 qRgb calls per frame), which QPainter converts again on every paint (~20x slower
+    to draw than ARGB32). Here one table lookup in numpy makes the 32-bit image QPainter
+    draws fastest. Same colours: the value -> colour index mapping is pyqtgraph's
+    (``(x - lo) * N / (hi - lo)`` in float32, clipped to [0, N-1], truncated) and NaN is
+    transparent; anything else (RGB data, integer data, no levels) takes pyqtgraph's path."""
+
+    _table: np.ndarray | None = None
+    _table_for: Any = None
+
+    def _computeDownsampleFactors(self) -> tuple[int, int]:
+        """pyqtgraph's factors (screen pixels per image pixel along x and y, rounded down),
+        read straight off the device transform instead of mapping three points through it."""
+        view = self.getViewWidget()
+        if view is None:
+            return 1, 1
+        t = QGraphicsItem.deviceTransform(self, view.viewportTransform())
+        if t.determinant() == 0:  # not shown yet
+            return 1, 1
+        w = (t.m11() ** 2 + t.m12() ** 2) ** 0.5
+        h = (t.m21() ** 2 + t.m22() ** 2) ** 0.5
+        if w == 0 or h == 0:
+            return 1, 1
+        return max(1, int(1.0 / w)), max(1, int(1.0 / h))
 
     def render(self, *args: Any, **kwargs: Any) -> None:
-        super().render(*args, **kwargs)
+        if not self._render_float():
+            super().render(*args, **kwargs)
         q = self.qimage
         if q is not None and q.format() != FAST_FORMAT:
             self.qimage = q.convertToFormat(FAST_FORMAT)
+
+    def _render_float(self) -> bool:
+        """The fast path; False when this image is not a 2-D float image with levels and a table."""
+        image, lut, levels = self.image, self.lut, self.levels
+        if (
+            image is None
+            or image.ndim != 2
+            or image.dtype.kind != "f"
+            or image.size == 0
+            or self.axisOrder != "row-major"
+            or levels is None
+            or np.ndim(levels) != 1
+            or not isinstance(lut, np.ndarray)
+            or lut.dtype != np.uint8
+            or lut.ndim != 2
+            or lut.shape[1] not in (3, 4)
+            or not 0 < lut.shape[0] <= 256
+        ):
+            return False
+        self._unrenderable = True
+        work = np.float32 if np.can_cast(image.dtype, np.float32) else np.float64
+        if self.autoDownsample:
+            xds, yds = self._computeDownsampleFactors()
+            if self._nanPolicy != "propagate" and np.isnan(image.min()):
+                image = pg.functions.downsample(image, xds, axis=1, nanPolicy=self._nanPolicy)
+                image = pg.functions.downsample(image, yds, axis=0, nanPolicy=self._nanPolicy)
+            else:
+                image = block_mean(image, yds, xds)
+            self._lastDownsample = (xds, yds)
+            if image.size == 0:
+                return True
+        if self._table_for is not lut:
+            self._table, self._table_for = premultiplied_table(lut), lut
+        assert self._table is not None
+        n = lut.shape[0]
+        lo, hi = float(levels[0]), float(levels[1])
+        rng = (hi - lo) or 1.0
+        # (x - lo) * N / (hi - lo) in the work type, as pyqtgraph's rescaleData; always into a
+        # C-ordered array (a panel's (H, T) image is a transposed view: working in its order
+        # made the lookup below 3x slower)
+        if image is not self.image and image.dtype == work and image.flags.c_contiguous:
+            scaled = image  # block_mean's fresh array: ours to overwrite
+            scaled -= work(lo)
+        else:
+            scaled = np.subtract(image, work(lo), dtype=work, order="C")
+        scaled *= work(n / rng)
+        np.minimum(scaled, n - 1, out=scaled)  # clip to [0, N-1]; NaN stays NaN
+        np.maximum(scaled, 0, out=scaled)
+        if np.isnan(scaled.min()):  # min() is NaN when any value is: NaN -> the transparent entry
+            scaled[np.isnan(scaled)] = n
+        argb = self._table.take(scaled.astype(np.intp))  # (rows, cols) uint32, truncated as pyqtgraph
+        self.qimage = pg.functions.ndarray_to_qimage(argb, FAST_FORMAT)
+        self._renderRequired = False
+        self._unrenderable = False
+        return True
 
 
 class HeatmapPlot:
     """A PlotItem holding one row-major image (rows = y, columns = x), its colour bar, a
     vertical cursor line and optional dashed boundary lines (Seq2Seq encoder | decoder)."""
+
+    BAR_PICTURES = 16  # colour-bar axis pictures kept per heatmap, by levels and axis size
 
     def __init__(
         self,
@@ -274,6 +429,8 @@ class HeatmapPlot:
         )
         self.bar.setImageItem(self.image, insert_in=self.plot)
         cheap_axis(self.bar.axis)
+        for side in ("left", "top", "bottom"):  # the bar's frame: painted once, not with every frame
+            self.bar.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.cursor_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR, width=1))
         self.cursor_line.setZValue(10)
         self.plot.addItem(self.cursor_line)
@@ -282,6 +439,7 @@ class HeatmapPlot:
         self._shape: tuple[int, ...] = ()
         self._rect: tuple[float, float, float, float] | None = None
         self.own_levels = levels  # what the panel asked for (``levels`` may be a shared scale's)
+        self._bar_pictures: dict[tuple[tuple[float, float], tuple[float, float]], Any] = {}
         # a shared scale (gui.compare.scales.SharedScale) gives several heatmaps one colour scale
         self.scale: Any = None
         if interactive_bar:
@@ -314,7 +472,7 @@ class HeatmapPlot:
             levels = self.scale.request(self, self.own_levels)
         if levels is not None and levels != self.levels:
             self.levels = levels
-            self.bar.setLevels(values=levels)
+            self._set_bar_levels(levels)
         self.image.setImage(data, autoLevels=False, levels=self.levels)
         r = rect or QRectF(0, 0, data.shape[1], data.shape[0])
         key = (r.x(), r.y(), r.width(), r.height())
@@ -328,9 +486,28 @@ class HeatmapPlot:
         """Show the image with ``levels`` (a shared scale's) without changing what the panel asked for."""
         if levels != self.levels:
             self.levels = levels
-            self.bar.setLevels(values=levels)
+            self._set_bar_levels(levels)
             if self.data is not None:
                 self.image.setLevels(levels)
+
+    def _set_bar_levels(self, levels: tuple[float, float]) -> None:
+        """Move the colour bar to ``levels``, reusing the axis picture drawn for them before.
+
+        A symmetric scale moves between a few 1/2/5 x 10^k values from frame to frame, and
+        laying out a colour bar's tick text again costs ~1 ms each time: the AxisItem's
+        recorded picture (``AxisItem.picture``, what its ``paint`` replays) is kept per
+        (levels, axis size) and put back when the bar returns to those levels."""
+        axis = self.bar.axis
+        size = (axis.size().width(), axis.size().height())
+        drawn = getattr(axis, "picture", None)
+        if drawn is not None:  # drawn for the bar's current levels at this size (a resize drops it)
+            self._bar_pictures[(tuple(self.bar.levels()), size)] = drawn
+            while len(self._bar_pictures) > self.BAR_PICTURES:
+                del self._bar_pictures[next(iter(self._bar_pictures))]
+        self.bar.setLevels(values=levels)
+        again = self._bar_pictures.get((tuple(self.bar.levels()), size))
+        if again is not None and hasattr(axis, "picture"):
+            axis.picture = again
 
     def set_boundaries(self, xs: list[float]) -> None:
         set_lines(self.plot, self._bounds, xs, angle=90)

@@ -69,6 +69,7 @@ class GatesPanel(Panel):
         lay.addWidget(self.view, 1)
         self.maps: dict[str, HeatmapPlot] = {}
         self.grids = HeatmapGrids(self.view)
+        self._drawn: tuple[Any, int] | None = None  # (record, layer) the heatmaps show
         self._names: list[str] = []
         self.view.scene().sigMouseMoved.connect(self._on_hover)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -79,6 +80,7 @@ class GatesPanel(Panel):
 
     # ------------------------------------------------------------ updates
     def _update_run(self) -> None:
+        self._drawn = None
         cfg = self.controller.config
         if cfg is None:
             return
@@ -123,12 +125,16 @@ class GatesPanel(Panel):
 
     def _update_record(self, rec: Any) -> None:
         if rec is None:
+            self._drawn = None
             for m in self.maps.values():
                 m.set_data(None)
             return
         if not rec.has_frame:
             return  # keep the last frame (probe_every > 1)
         layer = min(self.layer.layer, rec.layers - 1)
+        if self._drawn is not None and self._drawn[0] is rec and self._drawn[1] == layer:
+            return  # this very frame is on screen already: nothing to upload
+        self._drawn = (rec, layer)
         for name, img in self._gate_images(rec, layer).items():
             m = self.maps.get(name)
             if m is not None and img is not None:

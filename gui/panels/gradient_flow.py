@@ -96,6 +96,8 @@ class GradientFlowPanel(Panel):
         glw.layout.setRowStretchFactor(1, 2)
         self.view.scene().sigMouseClicked.connect(self._on_click)
         self._revision = -1
+        self._bin = 1  # steps per heatmap column (the record's info line says it when > 1)
+        self._t_total = 0
 
     # ------------------------------------------------------------ updates
     def _on_layer(self, _i: int) -> None:
@@ -114,6 +116,7 @@ class GradientFlowPanel(Panel):
         set_title(self.curve_plot, title)
         self._revision = -1
         self._t_total = 0
+        self._bin = 1
         for r in (self.heat_x, self.curve_x, self.curve_y):
             r.reset()
 

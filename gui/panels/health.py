@@ -126,6 +126,8 @@ class HealthPanel(Panel):
         self._events_drawn: list[Any] = []
         self._revision = -1
         self._metric_name = ""
+        self._threshold_shown = True  # the threshold curve may hold data (drawn at least once)
+        self._marks_drawn: tuple[tuple[float, ...], float] | None = None  # NaN/Inf marks shown
         self.sv_text = pg.TextItem("", color=colormaps.YELLOW, anchor=(1, 0))
         self.sv_plot.addItem(self.sv_text, ignoreBounds=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -142,6 +144,8 @@ class HealthPanel(Panel):
     # ------------------------------------------------------------ updates
     def _update_run(self) -> None:
         self._revision = -1
+        self._threshold_shown = True
+        self._marks_drawn = None
         for c in self.sv_curves:
             self.sv_plot.removeItem(c)
         self.sv_curves = []
@@ -163,7 +167,11 @@ class HealthPanel(Panel):
             self.metric_plot.setToolTip(h.metric_name or "metric")
         self.norm.setData(x, _pos(h.series("grad_norm")))
         self.norm_clipped.setData(x, _pos(h.series("grad_norm_clipped")))
-        self.threshold.setData(x, _pos(h.series("clip_threshold")))
+        threshold = _pos(h.series("clip_threshold"))
+        shown = bool(np.isfinite(threshold).any())  # clipping off all along: nothing to draw
+        if shown or self._threshold_shown:
+            self.threshold.setData(x, threshold)
+            self._threshold_shown = shown
         self.lr.setData(x, _pos(h.series("lr")))
         self.x_range.update_steps(len(h))
         self.y_ranges["loss"].update(h.series("loss"))
@@ -174,10 +182,15 @@ class HealthPanel(Panel):
         if h.nonfinite:
             steps = np.fromiter(h.nonfinite.keys(), dtype=np.float64)
             finite = _pos(h.series("loss"))
-            y = np.nanmax(finite) if np.isfinite(finite).any() else 1.0
-            self.nan_marks.setData(steps, np.full(steps.shape, y))
+            y = float(np.nanmax(finite)) if np.isfinite(finite).any() else 1.0
+            marks = (tuple(steps.tolist()), y)
+            if marks != self._marks_drawn:
+                self.nan_marks.setData(steps, np.full(steps.shape, y))
         else:
-            self.nan_marks.setData([], [])
+            marks = ((), 0.0)
+            if marks != self._marks_drawn:
+                self.nan_marks.setData([], [])
+        self._marks_drawn = marks
         if h.events != self._events_drawn:
             self._draw_events(h.events)
 

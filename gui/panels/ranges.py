@@ -78,6 +78,8 @@ class StableRange:
             new_lo -= step if cur is not None and lo < cur[0] else 0.0
         new_hi += step if cur is not None and hi > cur[1] else 0.0
         lo, hi = new_lo, new_hi if new_hi > new_lo else new_lo + step
+        if (lo, hi) == cur:  # the data shrank inside the range, but rounding gives it back:
+            return  # the same ticks again would only re-lay out the axis text
         self.range = (lo, hi)
         if self.log and self.axis_item is not None:
             decade_ticks(self.axis_item, lo, hi)

@@ -37,6 +37,7 @@ class StatesPanel(Panel):
         lay.addWidget(self.view, 1)
         self.maps: dict[str, HeatmapPlot] = {}
         self.grids = HeatmapGrids(self.view)
+        self._drawn: tuple[Any, int] | None = None  # (record, layer) the heatmaps show
         self._fields: list[str] = []
         self.view.scene().sigMouseMoved.connect(self._on_hover)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -46,6 +47,7 @@ class StatesPanel(Panel):
         self.refresh()
 
     def _update_run(self) -> None:
+        self._drawn = None
         cfg = self.controller.config
         if cfg is None:
             return
@@ -76,12 +78,16 @@ class StatesPanel(Panel):
 
     def _update_record(self, rec: Any) -> None:
         if rec is None:
+            self._drawn = None
             for m in self.maps.values():
                 m.set_data(None)
             return
         if not rec.has_frame:
             return
         layer = min(self.layer.layer, rec.layers - 1)
+        if self._drawn is not None and self._drawn[0] is rec and self._drawn[1] == layer:
+            return  # this very frame is on screen already: nothing to upload
+        self._drawn = (rec, layer)
         starts = [s.start for s in rec.part_slices.values()][1:]
         for name, m in self.maps.items():
             attr, _title, fixed = FIELDS[name]
@@ -90,7 +96,7 @@ class StatesPanel(Panel):
                 m.set_data(None)
                 continue
             img = arr[layer].T  # (H, T)
-            levels = fixed or colormaps.nice_symmetric(img)
+            levels = fixed or colormaps.nice_symmetric(arr[layer])  # the same values, contiguous: faster
             if levels != m.levels and fixed is None:  # the scale moved: say it in the title
                 set_title(m.plot, f"{FIELDS[name][1]}  (±{levels[1]:.0e})")
             m.set_data(img, levels=levels)

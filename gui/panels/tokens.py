@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
 
@@ -32,6 +32,8 @@ class TokenGrid(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._advance: dict[str, int] = {}  # text -> width in this font (a task has few tokens)
+        self._colours: dict[str, QColor] = {}
         self.setFont(QFont("monospace", 9))
         self.rows: list[TokenRow] = []
         self.cursor = -1
@@ -40,17 +42,35 @@ class TokenGrid(QWidget):
         self._row_h = 20
         self.setMouseTracking(False)
 
+    def _width(self, fm: QFontMetrics, text: str) -> int:
+        w = self._advance.get(text)
+        if w is None:
+            w = self._advance[text] = fm.horizontalAdvance(text)
+        return w
+
+    def _colour(self, name: str) -> QColor:
+        c = self._colours.get(name)
+        if c is None:
+            c = self._colours[name] = QColor(name)
+        return c
+
     def set_rows(self, rows: list[TokenRow], cursor: int) -> None:
         self.rows = rows
         self.cursor = cursor
         fm = QFontMetrics(self.font())
-        longest = max((fm.horizontalAdvance(t) for t in {t for r in rows for t in r.tokens}), default=8)
-        self._label_w = max((fm.horizontalAdvance(r.label) for r in rows), default=60) + 16
+        longest = max((self._width(fm, t) for t in {t for r in rows for t in r.tokens}), default=8)
+        self._label_w = max((self._width(fm, r.label) for r in rows), default=60) + 16
         self._cell_w = max(18, longest + 8)
         self._row_h = fm.height() + 6
-        self.updateGeometry()
-        self.resize(self.sizeHint())
+        if self.sizeHint() != self.size():  # the same shape as the last sample: no relayout
+            self.updateGeometry()
+            self.resize(self.sizeHint())
         self.update()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.FontChange:
+            self._advance.clear()
+        super().changeEvent(event)
 
     def set_cursor(self, t: int) -> None:
         if t != self.cursor:
@@ -79,23 +99,25 @@ class TokenGrid(QWidget):
         for i, row in enumerate(self.rows):  # the timestep cursor, in each row's own time
             col = self.cursor - row.offset
             if 0 <= col < len(row.tokens):
-                p.fillRect(QRect(x0 + col * w, h * (i + 1), w, h), QColor(CURSOR_BG))
+                p.fillRect(QRect(x0 + col * w, h * (i + 1), w, h), self._colour(CURSOR_BG))
         centre = Qt.AlignmentFlag.AlignCenter
-        p.setPen(QColor(HEADER))
-        p.drawText(QRect(4, 0, x0, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, "t")
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        p.setPen(self._colour(HEADER))
+        p.drawText(4, 0, x0, h, left, "t")
         for t in range(first, last):
-            p.drawText(QRect(x0 + t * w, 0, w, h), centre, str(t))
+            p.drawText(x0 + t * w, 0, w, h, centre, str(t))
         for i, row in enumerate(self.rows):
             y = h * (i + 1)
-            p.setPen(QColor(TEXT))
-            p.drawText(
-                QRect(4, y, x0, h), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, row.label
-            )
+            pen = TEXT
+            p.setPen(self._colour(TEXT))
+            p.drawText(4, y, x0, h, left, row.label)
+            colours = row.colours
             for t in range(first, min(last, len(row.tokens))):
-                tok = row.tokens[t]
-                colour = row.colours[t] if row.colours is not None and t < len(row.colours) else TEXT
-                p.setPen(QColor(colour))
-                p.drawText(QRect(x0 + t * w, y, w, h), centre, tok)
+                colour = colours[t] if colours is not None and t < len(colours) else TEXT
+                if colour != pen:  # runs of one colour share a pen
+                    pen = colour
+                    p.setPen(self._colour(colour))
+                p.drawText(x0 + t * w, y, w, h, centre, row.tokens[t])
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
