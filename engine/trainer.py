@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from engine import native
 from engine.config import LIVE_FIELDS, TrainConfig
 from engine.device import resolve_device
 from engine.diagnostics import locate_nonfinite
@@ -74,6 +76,9 @@ class Trainer:
         self._drop_gen = torch.Generator(device=self.device).manual_seed(config.seed + 2)
         self.optimizer = self._make_optimizer(config)
         self.step_count = 0
+        # The CPU loops this trainer's steps run on (engine.native): None follows RNNSCOPE_KERNELS;
+        # "torch" or "auto" pins them. A session replays with the loops it was recorded with.
+        self.kernels: str | None = None
 
     # -- construction ------------------------------------------------------
     @torch.no_grad()
@@ -154,6 +159,21 @@ class Trainer:
     def step(self, probe: bool | None = None) -> StepRecord:
         """One optimizer step. ``probe``: True/False forces a full frame on or off; None
         follows ``config.probe_every``. Probing never changes what training does."""
+        with self._loops():
+            return self._step(probe)
+
+    def _loops(self) -> AbstractContextManager[None]:
+        return nullcontext() if self.kernels is None else native.forced(self.kernels)
+
+    def loops(self) -> str:
+        """The loops this trainer's recurrences run on: ``engine.native.variant()`` under its
+        ``kernels`` pin on the CPU (loading the C++ kernels if needed), "torch" on CUDA."""
+        if self.device.type != "cpu":
+            return "torch"
+        with self._loops():
+            return native.variant()
+
+    def _step(self, probe: bool | None) -> StepRecord:
         t0 = time.perf_counter()
         cfg = self.config
         do_probe = self.will_probe() if probe is None else probe
@@ -277,7 +297,6 @@ class Trainer:
         return sample
 
     # -- evaluation ----------------------------------------------------------
-    @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:
         """(loss, metric) on the task's fixed validation batches, without dropout.
 
@@ -287,7 +306,7 @@ class Trainer:
         cross-entropy of the logits along that greedy path."""
         self.model.eval()
         losses, metrics = [], []
-        with torch.no_grad():
+        with torch.no_grad(), self._loops():
             for vb in self.task.validation_batches(self.config.batch_size):
                 batch = vb.to(self.device)
                 ctx = RunContext(self._drop_gen, training=False)

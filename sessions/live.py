@@ -27,7 +27,7 @@ from typing import Any
 from engine.record import StepRecord
 from sessions import schema
 from sessions.errors import SessionError
-from sessions.replay import TrainerFactory, default_factory
+from sessions.replay import TrainerFactory, default_factory, pin_kernels
 from sessions.session import Session
 from sessions.timeline import Branch, owner
 from sessions.writer import Recorder, RecordSettings
@@ -62,6 +62,8 @@ class LiveSession:
         """Start recording ``trainer`` (from its current step) into a new file."""
         settings = settings or RecordSettings()
         p = Path(path)
+        kernels = trainer.loops() if hasattr(trainer, "loops") else "torch"
+        pin_kernels(trainer, kernels)  # a later resume or replay runs these same loops
         conn = schema.create(p, overwrite=overwrite)
         start = int(trainer.step_count)
         root = Branch(0, branch_name, None, start, time.time(), trainer.config.to_dict())
@@ -70,9 +72,9 @@ class LiveSession:
             "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
             (root.id, root.name, None, root.fork_step, root.created, json.dumps(root.config)),
         )
-        conn.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES ('settings', ?)",
-            (json.dumps(settings.to_dict()),),
+        conn.executemany(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+            [("settings", json.dumps(settings.to_dict())), ("kernels", json.dumps(kernels))],
         )
         conn.execute("COMMIT")
         recorder = Recorder(conn, p, settings)
@@ -271,6 +273,7 @@ class LiveSession:
             trainer = Trainer(run)
         if int(trainer.step_count) != 0:
             raise ValueError(f"a new run starts at step 0; this trainer is at step {trainer.step_count}")
+        pin_kernels(trainer, self.session.kernels)
         self.flush()
         branches = {b.id: b for b in self.session.branches()}
         new_id = max(branches) + 1

@@ -37,6 +37,34 @@ def default_factory(state: Any) -> Any:
     return Trainer.from_state_dict(state)
 
 
+def replay_kernels(recorded: str) -> str:
+    """The ``engine.native`` mode that replays steps recorded on loops ``recorded`` (a value of
+    ``engine.native.variant()``): the torch loops for "torch", else the C++ kernels where they
+    build here. The two round differently in the last bit, so replaying on the other ones
+    would not reproduce the recorded numbers."""
+    return "torch" if recorded == "torch" else "auto"
+
+
+def recorded_kernels(meta: Mapping[str, str]) -> str:
+    """The loops a file's meta ``kernels`` (JSON, written when recording starts) names. Files
+    without it were recorded before rnnscope had C++ kernels, on the torch loops."""
+    text = meta.get("kernels")
+    if text is None:
+        return "torch"
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return "unknown"
+    return value if isinstance(value, str) else "unknown"
+
+
+def pin_kernels(trainer: Any, recorded: str) -> Any:
+    """``trainer`` set to run on the loops ``recorded`` names (no-op for trainers without a pin)."""
+    if hasattr(trainer, "kernels"):
+        trainer.kernels = replay_kernels(recorded)
+    return trainer
+
+
 @dataclass
 class Position:
     """A trainer at the start of ``step`` of ``branch``'s timeline, with edit ids ``applied`` at that step."""

@@ -4,7 +4,9 @@ Format 1 (``PRAGMA user_version = 1``; meta ``app = rnnscope``, ``format = 1``):
 
     meta(key TEXT PRIMARY KEY, value TEXT)          app, format, created, settings (JSON),
                                                     head (branch id a reader starts on),
-                                                    breakpoints, demo (JSON; optional)
+                                                    breakpoints, demo (JSON; optional),
+                                                    kernels (JSON: the CPU loops it was recorded
+                                                    on, engine.native.variant(); absent: "torch")
     branches(id, name UNIQUE, parent, fork_step, created, config JSON)
         a branch owns its steps >= fork_step; earlier steps are its parent's
     steps(branch, step, loss, metric, grad_norm, grad_norm_clipped, lr, clip_threshold,

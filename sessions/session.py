@@ -30,7 +30,14 @@ from engine.record import StepRecord
 from sessions import record_codec, schema, summaries
 from sessions.errors import BlobError, SessionError
 from sessions.record_codec import SUMMARY_COLUMNS
-from sessions.replay import Replayer, TrainerFactory, decode_value, default_factory
+from sessions.replay import (
+    Replayer,
+    TrainerFactory,
+    decode_value,
+    default_factory,
+    pin_kernels,
+    recorded_kernels,
+)
 from sessions.summaries import Summaries
 from sessions.timeline import Branch, TimelineEvent, owner, segments
 
@@ -63,7 +70,10 @@ class Session:
         self.format = fmt
         self._conn = conn
         self._lock = threading.RLock()
-        self._replayer = Replayer(conn, path, self._lock, trainer_factory, cache_size)
+        self.kernels = "torch"  # the CPU loops the file was recorded on (set from meta below)
+        self._replayer = Replayer(
+            conn, path, self._lock, lambda st: pin_kernels(trainer_factory(st), self.kernels), cache_size
+        )
         self._records: OrderedDict[tuple[int, int], StepRecord] = OrderedDict()
         self._record_cache = record_cache
         self._branch_id = 0
@@ -71,6 +81,7 @@ class Session:
         with self._reading():
             meta = schema.read_meta(conn)
             self.meta = meta
+            self.kernels = recorded_kernels(meta)
             head = int(json.loads(meta.get("head", "0")))
             if not self._branches():
                 raise SessionError(path, "damaged rnnscope session: it has no branches")
@@ -227,7 +238,8 @@ class Session:
         if len(self.mismatches) == 1:
             warnings.warn(
                 f"{self.path}: step {k} regenerated differently from what was recorded (another machine, "
-                "device or engine version?): its frame is shown as replayed now, not as recorded",
+                f"device or engine version? it was recorded on the {self.kernels} loops): its frame is "
+                "shown as replayed now, not as recorded",
                 RegenerationMismatch,
                 stacklevel=3,
             )

@@ -8,7 +8,8 @@ tests hold the C++ loops to.
 Choose with the environment variable ``RNNSCOPE_KERNELS``:
 - ``auto`` (default): C++ where it builds, else the torch loops (with one warning saying why);
 - ``native``: C++ or an error; ``torch``: never build, always the Python loops.
-:func:`forced` overrides it inside a ``with`` block (tests, benchmarks).
+:func:`forced` overrides it inside a ``with`` block, on the calling thread only (a replay on a
+background thread can pin the loops a session was recorded with while live training goes on).
 
 The first use on a machine compiles the kernels (15-30 s; :func:`prepare_in_background`
 starts that early); later processes load the cached library in milliseconds.
@@ -33,12 +34,18 @@ ENV = "RNNSCOPE_KERNELS"
 _lock = threading.Lock()
 _loaded: bool | None = None  # None: not tried yet
 _reason = "not loaded yet"
-_forced: str | None = None
+
+
+class _PerThread(threading.local):
+    forced: str | None = None
+
+
+_local = _PerThread()
 
 
 def mode() -> str:
-    if _forced is not None:
-        return _forced
+    if _local.forced is not None:
+        return _local.forced
     m = os.environ.get(ENV, "auto").strip().lower() or "auto"
     if m not in MODES:
         raise ValueError(f"{ENV}={m!r}: must be one of {', '.join(MODES)}")
@@ -103,6 +110,15 @@ def use_native(t: torch.Tensor) -> bool:
     return ok
 
 
+def variant() -> str:
+    """The loops a float32 CPU recurrence on this thread runs now: ``"torch"`` or
+    ``"native/<instruction set>"`` (the two round differently in the last bit). Loads the
+    kernels if they are not loaded yet. Sessions record it to replay with the same loops."""
+    if mode() == "torch" or not load():
+        return "torch"
+    return f"native/{torch.backends.cpu.get_cpu_capability()}"
+
+
 def ops() -> Any:
     """The loaded operators (``rnn_forward``, ``lstm_backward``, ...)."""
     return torch.ops.rnnscope
@@ -110,15 +126,14 @@ def ops() -> Any:
 
 @contextmanager
 def forced(m: str) -> Iterator[None]:
-    """Run the block with kernels mode ``m`` ("native" | "torch" | "auto")."""
-    global _forced
+    """Run the block with kernels mode ``m`` ("native" | "torch" | "auto") on this thread."""
     if m not in MODES:
         raise ValueError(f"kernels mode {m!r}: must be one of {', '.join(MODES)}")
-    before, _forced = _forced, m
+    before, _local.forced = _local.forced, m
     try:
         yield
     finally:
-        _forced = before
+        _local.forced = before
 
 
 def building() -> bool:

@@ -262,3 +262,57 @@ def test_native_jacobian_norms_of_a_non_finite_sample(cell: str) -> None:
     torch.testing.assert_close(bad[:4], ref_bad[:4], rtol=1e-4, atol=0.0)
     assert torch.isnan(bad[5:]).all() and torch.isnan(ref_bad[5:]).all()
     torch.testing.assert_close(good, ref_good, rtol=1e-4, atol=0.0)
+
+
+# --- which loops run: per thread, and pinned per trainer -----------------------------------------
+
+
+def test_forcing_the_loops_holds_on_the_calling_thread_only() -> None:
+    """A replay on a background thread pins its loops without switching the live run's."""
+    import threading
+
+    seen: dict[str, str] = {}
+    inside, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with native.forced("torch"):
+            seen["other"] = native.variant()
+            inside.set()
+            release.wait(10)
+
+    th = threading.Thread(target=other)
+    with native.forced("native"):
+        th.start()
+        assert inside.wait(10)
+        seen["here"] = native.variant()
+        release.set()
+        th.join(10)
+    assert seen["other"] == "torch"
+    assert seen["here"] == f"native/{torch.backends.cpu.get_cpu_capability()}"
+
+
+def test_a_trainer_pinned_to_the_torch_loops_runs_them_whatever_the_process_default() -> None:
+    cfg = TrainConfig(
+        model="gru", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
+    )
+    with native.forced("torch"):
+        ref = Trainer(cfg)
+        assert ref.loops() == "torch"
+        want = [ref.step(probe=True) for _ in range(3)]
+    pinned, default = Trainer(cfg), Trainer(cfg)
+    pinned.kernels = "torch"
+    with native.forced("native"):
+        assert pinned.loops() == "torch" and default.loops().startswith("native/")
+        got = [pinned.step(probe=True) for _ in range(3)]
+        other = [default.step(probe=True) for _ in range(3)]
+        assert native.mode() == "native"  # the pin did not leak out of the trainer's steps
+    for a, b in zip(want, got, strict=True):
+        assert a.loss == b.loss and (a.h_grad_norm == b.h_grad_norm).all()
+        assert a.gates is not None and b.gates is not None
+        assert all((a.gates[k] == b.gates[k]).all() for k in a.gates)
+    # and the other loops really are different numbers (else this test could not fail)
+    assert any(
+        not (a.gates[k] == c.gates[k]).all()  # type: ignore[index]
+        for a, c in zip(want, other, strict=True)
+        for k in a.gates or {}
+    )

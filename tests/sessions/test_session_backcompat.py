@@ -75,7 +75,9 @@ def test_v1_sample_regenerates_its_stored_frames(sample: Path) -> None:
     """Old files replay the same training with today's engine: the summaries and the recorded
     states and gradients come back bit for bit. If this fails, the engine's training numerics
     changed since format 1 was sampled: old sessions would regenerate frames that differ from
-    what was recorded (Session flags them with RegenerationMismatch). Diagnostics computed from
+    what was recorded (Session flags them with RegenerationMismatch). Format 1 files have no meta
+    ``kernels``: they were recorded on the torch loops, and replay pins those even where the C++
+    kernels run by default (tests/sessions/test_session_kernels.py). Diagnostics computed from
     the weights (singular values, Jacobian norms) may change algorithm and are not compared."""
     with Session.open(sample) as s:
         for k in (0, 4, 8):
