@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <tuple>
 
 namespace rnnscope_recurrence {
@@ -69,6 +70,18 @@ void check_inputs(const char* op, const Tensor& xp, const Tensor& h0, const Tens
               op, ": shapes disagree");
 }
 
+// The backward ops read their inputs through raw pointers: every shape is checked first.
+void check_shape(const char* op, const char* name, const Tensor& t, std::initializer_list<int64_t> sizes) {
+  TORCH_CHECK(t.device().is_cpu() && t.scalar_type() == at::kFloat, op, ": ", name, ": float32 CPU tensors only");
+  TORCH_CHECK(t.sizes() == at::IntArrayRef(sizes), op, ": shapes disagree (", name, " is ", t.sizes(), ", expected ",
+              at::IntArrayRef(sizes), ")");
+}
+
+void check_state(const char* op, const Tensor& states) {
+  TORCH_CHECK(states.device().is_cpu() && states.scalar_type() == at::kFloat, op, ": float32 CPU tensors only");
+  TORCH_CHECK(states.dim() == 3, op, ": states must be (T, B, H), got ", states.sizes());
+}
+
 // ---------------------------------------------------------------- tanh RNN
 
 Tensor rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const Tensor& b_hh) {
@@ -91,6 +104,9 @@ Tensor rnn_forward(const Tensor& xp, const Tensor& h0, const Tensor& w_hh, const
 
 // -> (dpre (T,B,H), dh_all (T,B,H), dh0 (B,H))
 std::tuple<Tensor, Tensor, Tensor> rnn_backward(const Tensor& g_h_in, const Tensor& hs_in, const Tensor& w_hh) {
+  check_state("rnn_backward", hs_in);
+  check_shape("rnn_backward", "g_h", g_h_in, {hs_in.size(0), hs_in.size(1), hs_in.size(2)});
+  check_shape("rnn_backward", "w_hh", w_hh, {hs_in.size(2), hs_in.size(2)});
   const Tensor g_h = g_h_in.contiguous(), hs = hs_in.contiguous();
   const int64_t T = hs.size(0), n = hs.size(1) * hs.size(2);
   Tensor dpre = at::empty_like(hs), dh_all = at::empty_like(hs);
@@ -157,6 +173,16 @@ std::tuple<Tensor, Tensor, Tensor, Tensor> lstm_forward(
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> lstm_backward(
     const Tensor& g_h_in, const std::optional<Tensor>& g_c_in, const Tensor& act_in, const Tensor& cs_in,
     const Tensor& tcs_in, const Tensor& c0_in, const Tensor& w_hh) {
+  check_state("lstm_backward", cs_in);
+  {
+    const int64_t T = cs_in.size(0), B = cs_in.size(1), H = cs_in.size(2);
+    check_shape("lstm_backward", "g_h", g_h_in, {T, B, H});
+    check_shape("lstm_backward", "tcs", tcs_in, {T, B, H});
+    if (g_c_in.has_value() && g_c_in->defined()) check_shape("lstm_backward", "g_c", *g_c_in, {T, B, H});
+    check_shape("lstm_backward", "act", act_in, {T, B, 4 * H});
+    check_shape("lstm_backward", "c0", c0_in, {B, H});
+    check_shape("lstm_backward", "w_hh", w_hh, {4 * H, H});
+  }
   const Tensor g_h = g_h_in.contiguous(), act = act_in.contiguous(), cs = cs_in.contiguous();
   const Tensor tcs = tcs_in.contiguous(), c0 = c0_in.contiguous();
   const bool has_gc = g_c_in.has_value() && g_c_in->defined();
@@ -243,6 +269,15 @@ std::tuple<Tensor, Tensor, Tensor> gru_forward(
 std::tuple<Tensor, Tensor, Tensor, Tensor> gru_backward(
     const Tensor& g_h_in, const Tensor& act_in, const Tensor& hp_in, const Tensor& hs_in, const Tensor& h0_in,
     const Tensor& w_hh) {
+  check_state("gru_backward", hs_in);
+  {
+    const int64_t T = hs_in.size(0), B = hs_in.size(1), H = hs_in.size(2);
+    check_shape("gru_backward", "g_h", g_h_in, {T, B, H});
+    check_shape("gru_backward", "act", act_in, {T, B, 3 * H});
+    check_shape("gru_backward", "hp", hp_in, {T, B, 3 * H});
+    check_shape("gru_backward", "h0", h0_in, {B, H});
+    check_shape("gru_backward", "w_hh", w_hh, {3 * H, H});
+  }
   const Tensor g_h = g_h_in.contiguous(), act = act_in.contiguous(), hp = hp_in.contiguous();
   const Tensor hs = hs_in.contiguous(), h0 = h0_in.contiguous();
   const int64_t T = hs.size(0), B = hs.size(1), H = hs.size(2), G = 3 * H, n = B * H;
