@@ -95,7 +95,7 @@ def measure(cell: str, shape: tuple[int, int, int], steps: int, warmup: int = 5)
     # probe/10: a probed step is 1 in 10, so time whole rounds of 10 steps (each round holds
     # exactly one probed step) against 10 plain steps; the median round is the cost per step.
     r_plain, r_sparse = [], []
-    for _ in range(max(3, steps // 10)):
+    for _ in range(max(10, steps // 4)):  # enough rounds for a stable median on a shared machine
         r_plain.append(_time(lambda: [plain.step() for _ in range(10)]) / 10)
         r_sparse.append(_time(lambda: [sparse.step() for _ in range(10)]) / 10)
     med = statistics.median

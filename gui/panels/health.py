@@ -181,8 +181,9 @@ class HealthPanel(Panel):
         self.y_ranges["lr"].update(h.series("lr"))
         if h.nonfinite:
             steps = np.fromiter(h.nonfinite.keys(), dtype=np.float64)
-            finite = _pos(h.series("loss"))
-            y = float(np.nanmax(finite)) if np.isfinite(finite).any() else 1.0
+            loss = _pos(h.series("loss"))
+            finite = loss[np.isfinite(loss)]  # an inf loss would put the marks (and the axis) at inf
+            y = float(finite.max()) if finite.size else 1.0
             marks = (tuple(steps.tolist()), y)
             if marks != self._marks_drawn:
                 self.nan_marks.setData(steps, np.full(steps.shape, y))

@@ -148,7 +148,6 @@ def test_native_ops_refuse_mismatched_shapes() -> None:
         )
 
 
-
 def test_native_backward_ops_refuse_mismatched_shapes() -> None:
     """The backward loops read raw memory (and hand W_hh to MKL directly): a wrong shape is an
     error naming the tensor, never a read past the end."""
@@ -157,13 +156,17 @@ def test_native_backward_ops_refuse_mismatched_shapes() -> None:
     with pytest.raises(RuntimeError, match=r"w_hh is \[4, 5\]"):
         native.ops().rnn_backward(z(T, B, H), z(T, B, H), z(H, H + 1))
     with pytest.raises(RuntimeError, match=r"act is \[3, 2, 12\]"):
-        native.ops().lstm_backward(z(T, B, H), None, z(T, B, 3 * H), z(T, B, H), z(T, B, H), z(B, H), z(4 * H, H))
+        native.ops().lstm_backward(
+            z(T, B, H), None, z(T, B, 3 * H), z(T, B, H), z(T, B, H), z(B, H), z(4 * H, H)
+        )
     with pytest.raises(RuntimeError, match="g_c is"):
         native.ops().lstm_backward(
             z(T, B, H), z(T, 1, H), z(T, B, 4 * H), z(T, B, H), z(T, B, H), z(B, H), z(4 * H, H)
         )
     with pytest.raises(RuntimeError, match="h0 is"):
-        native.ops().gru_backward(z(T, B, H), z(T, B, 3 * H), z(T, B, 3 * H), z(T, B, H), z(B + 1, H), z(3 * H, H))
+        native.ops().gru_backward(
+            z(T, B, H), z(T, B, 3 * H), z(T, B, 3 * H), z(T, B, H), z(B + 1, H), z(3 * H, H)
+        )
     with pytest.raises(RuntimeError, match=r"states must be \(T, B, H\)"):
         native.ops().gru_backward(z(T, B), z(T, B, 3 * H), z(T, B, 3 * H), z(T, B), z(B, H), z(3 * H, H))
 

@@ -144,6 +144,9 @@ def test_the_exploding_demo_pauses_on_the_default_non_finite_breakpoint(qtbot):
             or np.isinf(rec.h_grad_norm).any()
         )
         assert f"step {hit.step}" in panel(win).last_hit.text()
+        health = win.panels["health"]  # the NaN marks sit at the highest finite loss, never at inf
+        qtbot.waitUntil(lambda: len(health.nan_marks.data) > 0, timeout=T)
+        assert np.isfinite(health.nan_marks.data["y"]).all()
         if hit.timestep is not None:
             assert win.cursor.t == hit.timestep  # the timestep cursor went where it broke
     finally:
