@@ -37,12 +37,13 @@ def default_factory(state: Any) -> Any:
     return Trainer.from_state_dict(state)
 
 
-def replay_kernels(recorded: str) -> str:
-    """The ``engine.native`` mode that replays steps recorded on loops ``recorded`` (a value of
-    ``engine.native.variant()``): the torch loops for "torch", else the C++ kernels where they
-    build here. The two round differently in the last bit, so replaying on the other ones
-    would not reproduce the recorded numbers."""
-    return "torch" if recorded == "torch" else "auto"
+def replay_kernels(recorded: str) -> str | None:
+    """The ``Trainer.kernels`` pin that replays steps recorded on loops ``recorded`` (a value of
+    ``engine.native.variant()``): the torch loops for "torch"; for the C++ kernels, no pin, so
+    they run wherever this process would run them (they build here and RNNSCOPE_KERNELS does
+    not say "torch"). The two round differently in the last bit, so replaying on the other
+    ones does not reproduce the recorded numbers (Session warns)."""
+    return "torch" if recorded == "torch" else None
 
 
 def recorded_kernels(meta: Mapping[str, str]) -> str:

@@ -9,7 +9,6 @@ loops recorded it (meta ``kernels``) and every trainer the session builds runs t
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import warnings
 from pathlib import Path
@@ -37,21 +36,28 @@ def _meta_kernels(path: Path) -> str:
 
 
 @needs_kernels
-@pytest.mark.parametrize("recorded_on", ["torch", "native"])
-def test_a_session_regenerates_bit_for_bit_on_the_loops_it_was_recorded_on(
-    tmp_path: Path, recorded_on: str
-) -> None:
+def test_a_torch_loops_session_regenerates_bit_for_bit_where_the_kernels_run(tmp_path: Path) -> None:
     path = tmp_path / "r.rnnscope"
-    live_records = _record(path, recorded_on)
-    assert _meta_kernels(path) == ("torch" if recorded_on == "torch" else native.variant())
-    replay_on = "native" if recorded_on == "torch" else "torch"  # this process's default is the other one
-    with native.forced(replay_on), warnings.catch_warnings():
+    live_records = _record(path, "torch")
+    assert _meta_kernels(path) == "torch"
+    with native.forced("native"), warnings.catch_warnings():  # this process runs the C++ kernels
         warnings.simplefilter("error", RegenerationMismatch)
         with Session.open(path) as s:
             for k in (1, 5):  # 1 replays from the step-0 checkpoint, 5 from step 4
                 assert diff_records(live_records[k], s.record(k)) == [], k
             assert s.mismatches == []
-        assert native.mode() == replay_on  # replay pinned its own trainers, not the process
+        assert native.mode() == "native"  # replay pinned its own trainers, not the process
+
+
+@needs_kernels
+def test_a_native_session_regenerates_bit_for_bit_on_the_kernels(tmp_path: Path) -> None:
+    path = tmp_path / "r.rnnscope"
+    live_records = _record(path, "native")
+    assert _meta_kernels(path) == native.variant() and native.variant().startswith("native/")
+    with native.forced("auto"), warnings.catch_warnings():
+        warnings.simplefilter("error", RegenerationMismatch)
+        with Session.open(path) as s:
+            assert all(diff_records(live_records[k], s.record(k)) == [] for k in (1, 5))
 
 
 @needs_kernels
@@ -71,20 +77,18 @@ def test_resuming_a_torch_loops_session_keeps_recording_on_the_torch_loops(tmp_p
 
 
 @needs_kernels
-def test_replaying_on_other_loops_than_the_file_names_is_flagged_with_the_recorded_loops(
+def test_a_native_session_replayed_where_the_torch_loops_are_chosen_warns_naming_its_loops(
     tmp_path: Path,
 ) -> None:
-    """A file whose meta says torch but whose steps came from the C++ kernels (as a file moved to
-    a machine that cannot build them would replay): the mismatch is caught and explained."""
+    """RNNSCOPE_KERNELS=torch (or a machine that cannot build the kernels) is respected: the
+    replay runs the torch loops, the numbers differ in the last bit, and the warning says why."""
     path = tmp_path / "r.rnnscope"
     _record(path, "native", steps=6)
-    wrong = tmp_path / "wrong.rnnscope"
-    shutil.copy(path, wrong)
-    with sqlite3.connect(wrong) as conn:
-        conn.execute("UPDATE meta SET value=? WHERE key='kernels'", (json.dumps("torch"),))
-    with Session.open(wrong) as s, pytest.warns(RegenerationMismatch, match="recorded on the torch loops"):
-        s.record(5)
-    assert s.mismatches == [(0, 5)]
+    recorded = native.variant()  # "native/AVX512" or the like
+    with native.forced("torch"), Session.open(path) as s:
+        with pytest.warns(RegenerationMismatch, match=f"recorded on the {recorded} loops"):
+            s.record(5)
+        assert s.mismatches == [(0, 5)]
 
 
 def test_files_without_the_key_were_recorded_on_the_torch_loops(tmp_path: Path) -> None:
