@@ -57,10 +57,13 @@ def _load_library() -> tuple[bool, str]:
     if cxx is None:
         return False, "no C++ compiler found (set CXX, or install g++)"
     try:
+        cached = plan(cxx).library.exists()
         path = build(cxx)
         try:
             torch.ops.load_library(str(path))
         except OSError:  # a damaged cached file: build it again, once
+            if not cached:  # just built and it does not load: a rebuild would not either
+                raise
             path.unlink(missing_ok=True)
             path = build(cxx)
             torch.ops.load_library(str(path))
@@ -94,7 +97,11 @@ def status() -> str:
         return f"torch loops ({ENV}=torch)"
     if _loaded is None:
         return "C++ kernels not loaded yet"
-    return _reason if _loaded else f"torch loops: {_reason}"
+    if _loaded:
+        return _reason
+    if m == "native":  # no fallback: each float32 CPU recurrence raises
+        return f"C++ kernels not available ({ENV}=native): {_reason}"
+    return f"torch loops: {_reason}"
 
 
 def use_native(t: torch.Tensor) -> bool:

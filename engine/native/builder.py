@@ -12,10 +12,13 @@ temporary file, never a half-written library.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import platform
+import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -69,7 +72,19 @@ def cache_dir() -> Path:
 
 
 def compiler() -> str | None:
-    return os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    """$CXX (a command line, e.g. "ccache g++"), else c++ or g++ on the PATH."""
+    return os.environ.get("CXX", "").strip() or shutil.which("c++") or shutil.which("g++")
+
+
+def _argv(cxx: str) -> list[str]:
+    """``cxx`` as the start of a command: one program if that names one (a path with spaces),
+    else split like a shell would ("ccache g++", "g++-13 -fuse-ld=gold"), as make does."""
+    if shutil.which(cxx):
+        return [cxx]
+    try:
+        return shlex.split(cxx) or [cxx]
+    except ValueError:
+        return [cxx]
 
 
 def plan(cxx: str) -> Build:
@@ -95,7 +110,7 @@ def plan(cxx: str) -> Build:
         key.update(part)
         key.update(b"\0")
     out = cache_dir() / "kernels" / f"rnnscope-{key.hexdigest()[:16]}.so"
-    command = [cxx, *flags, *includes, str(UNIT), *libs, *rpath, "-lc10", "-ltorch_cpu", "-o"]
+    command = [*_argv(cxx), *flags, *includes, str(UNIT), *libs, *rpath, "-lc10", "-ltorch_cpu", "-o"]
     return Build(command=command, library=out)
 
 
@@ -110,18 +125,40 @@ def build(cxx: str, timeout: float = BUILD_TIMEOUT_S) -> Path:
     tmp = Path(tmp_name)
     log = b.library.with_suffix(".log")
     try:
-        try:
-            proc = subprocess.run(
-                [*b.command, str(tmp)], capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired as e:
-            raise BuildError(f"compiling {NAMES} took over {timeout:.0f} s") from e
-        except OSError as e:
-            raise BuildError(f"cannot run the C++ compiler {cxx!r}: {e}") from e
-        if proc.returncode != 0 or tmp.stat().st_size == 0:
-            log.write_text(" ".join(b.command) + "\n\n" + proc.stdout + proc.stderr)
-            raise BuildError(f"{cxx} failed to compile {NAMES} (exit {proc.returncode})", log)
+        with tempfile.TemporaryFile(dir=b.library.parent) as output:
+            # Output to a file, not a pipe: nothing to decode or hold in memory, and no pipe a
+            # leftover subprocess keeps open. Its own process group: g++ is a driver, the work
+            # runs in its children (cc1plus, as, ld), and a timeout must stop those too.
+            try:
+                proc = subprocess.Popen(
+                    [*b.command, str(tmp)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as e:
+                raise BuildError(f"cannot run the C++ compiler {cxx!r}: {e}") from e
+            try:
+                returncode = proc.wait(timeout=timeout)
+            except BaseException as e:
+                _kill_group(proc)
+                if isinstance(e, subprocess.TimeoutExpired):
+                    raise BuildError(f"compiling {NAMES} took over {timeout:.0f} s") from e
+                raise
+            if returncode != 0 or tmp.stat().st_size == 0:
+                output.seek(0)
+                text = output.read().decode(errors="replace")
+                log.write_text(" ".join(b.command) + "\n\n" + text)
+                raise BuildError(f"{cxx} failed to compile {NAMES} (exit {returncode})", log)
         os.replace(tmp, b.library)
     finally:
         tmp.unlink(missing_ok=True)
     return b.library
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop the compiler and every process it started (they share its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()

@@ -10,9 +10,12 @@ Process-wide state (a loaded operator library) is tested in subprocesses.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,81 @@ def test_torch_mode_never_runs_the_compiler(tmp_path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "status torch loops (RNNSCOPE_KERNELS=torch)" in proc.stdout
     assert calls(tmp_path) == 0
+
+
+# --- the compiler process -------------------------------------------------------------------------
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_timed_out_build_stops_the_compilers_own_subprocesses(tmp_path, cache) -> None:
+    # g++ is a driver: the work runs in its children (cc1plus, as, ld). Killing only the
+    # driver left a hung cc1plus running (a core busy) long after the fallback.
+    pidfile = tmp_path / "child.pid"
+    cxx = fake_compiler(tmp_path, f"sh -c 'echo $$ > \"{pidfile}\"; exec sleep 30' & wait")
+    try:
+        with pytest.raises(nb.BuildError, match="took over 1 s"):
+            nb.build(cxx, timeout=1)
+        child = int(pidfile.read_text())
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        if pidfile.exists() and _alive(int(pidfile.read_text())):
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+    assert leftovers(cache) == []
+
+
+def test_compiler_output_that_is_not_utf8_still_fails_as_a_build_error(tmp_path, cache) -> None:
+    # A diagnostic quoting a Latin-1 path or source line crashed the decode (UnicodeDecodeError):
+    # neither BuildError nor OSError, so auto mode raised instead of falling back.
+    cxx = fake_compiler(tmp_path, "printf '/home/ren\\351/x.h:1: error: boom\\n' >&2; exit 1")
+    with pytest.raises(nb.BuildError, match=r"\(exit 1\)") as err:
+        nb.build(cxx)
+    assert err.value.log is not None and "error: boom" in err.value.log.read_text()
+    assert leftovers(cache) == []
+
+
+def test_cxx_with_arguments_runs_as_a_command_line(tmp_path, cache, good_library, monkeypatch) -> None:
+    # CXX="ccache g++" is the usual way to put a compiler cache in front (make, setuptools,
+    # cpp_extension all split it); it was run as one program named "ccache g++".
+    real = fake_compiler(tmp_path, f'cp "{good_library}" "$OUT"')
+    monkeypatch.setenv("CXX", f"{real} -DWRAPPED")
+    cxx = nb.compiler()
+    assert cxx is not None
+    assert nb.build(cxx).read_bytes() == good_library.read_bytes()
+    assert (tmp_path / "fakecxx.calls").read_text().startswith("-DWRAPPED ")
+
+
+def test_a_blank_cxx_means_the_default_compiler(monkeypatch) -> None:
+    monkeypatch.setenv("CXX", "  ")
+    assert nb.compiler() == (shutil.which("c++") or shutil.which("g++"))
+
+
+def test_a_library_just_built_that_does_not_load_is_not_compiled_again(tmp_path, cache, monkeypatch) -> None:
+    # E.g. g++ newer than the libstdc++ the process loaded (conda): rebuilding cannot help, and
+    # cost every start a second full compile before the fallback.
+    cxx = fake_compiler(tmp_path, 'printf "\\177ELF not really" > "$OUT"')
+    monkeypatch.setenv("CXX", cxx)
+    ok, reason = native._load_library()
+    assert not ok and str(nb.plan(cxx).library) in reason
+    assert calls(tmp_path) == 1
+
+
+def test_status_in_native_mode_without_kernels_does_not_claim_the_torch_loops(monkeypatch) -> None:
+    # RNNSCOPE_KERNELS=native never falls back: every float32 CPU recurrence raises instead.
+    monkeypatch.setenv("RNNSCOPE_KERNELS", "native")
+    monkeypatch.setattr(native, "_loaded", False)
+    monkeypatch.setattr(native, "_reason", "g++ failed to compile recurrence.cpp (exit 1)")
+    line = native.status()
+    assert not line.startswith("torch loops") and "RNNSCOPE_KERNELS=native" in line
+    assert line.endswith("g++ failed to compile recurrence.cpp (exit 1)")
+    monkeypatch.setenv("RNNSCOPE_KERNELS", "auto")
+    assert native.status() == "torch loops: g++ failed to compile recurrence.cpp (exit 1)"
