@@ -40,7 +40,9 @@ class SharedScale:
 
     @property
     def levels(self) -> Levels | None:
-        asked = [tuple(m.own_levels) for m in self.members if m.own_levels is not None]
+        """The union of what the members that show something asked for (one with no frame,
+        e.g. the side of a run with no steps yet, does not widen the others' scale)."""
+        asked = [tuple(m.own_levels) for m in self.members if m.own_levels is not None and m.data is not None]
         return union(asked) if asked else None
 
     def request(self, member: Any, levels: Levels) -> Levels:

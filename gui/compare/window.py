@@ -320,7 +320,7 @@ class CompareWindow(QMainWindow):
         if follow:
             held = model.held_step()
             step = max(step, held if held is not None else model.steps - 1)
-        if self._opened == 2:
+        if not any(m.config is None and not m.error for m in self.models):  # none still opening
             self.set_step(step, following=follow)
         self._update_notes()
 

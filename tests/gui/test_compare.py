@@ -445,3 +445,42 @@ def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
         win3.close()
     finally:
         win.close()
+
+
+# ---------------------------------------------------------------- one side shows nothing
+def test_a_side_with_no_frame_does_not_widen_the_shared_scale(qtbot, rnn_file, tmp_path):
+    """B has no steps yet (a run just started): its heatmaps show nothing, so A's colour
+    scales are A's own (not widened to the empty side's default ±1)."""
+    from gui.compare import CompareSource
+
+    empty = tmp_path / "empty.rnnscope"
+    settings = RecordSettings(checkpoint_every=5, frame_every=4)
+    LiveSession.create(empty, Trainer(TrainConfig(model="rnn", **CFG)), settings=settings).close()
+    win = _open(qtbot, CompareSource(rnn_file), CompareSource(empty), panel="states")
+    try:
+        pa, pb = win.current_panels()
+        assert pb.maps["dh"].data is None and pa.maps["dh"].data is not None
+        own = pa.maps["dh"].own_levels
+        assert own[1] < 1.0, "the run's gradients should be well below the default scale of ±1"
+        assert tuple(pa.maps["dh"].levels) == tuple(own)
+        np.testing.assert_array_equal(pa.maps["dh"].image.levels, own)
+    finally:
+        win.close()
+
+
+def test_the_run_in_training_is_followed_when_the_other_side_cannot_be_opened(window, qtbot, tmp_path):
+    from gui.compare import CompareSource
+
+    c = window.controller
+    c.run_until(3)
+    qtbot.waitUntil(lambda: c.steps >= 3 and not c.playing and not c.worker.busy, timeout=T)
+    c.worker.live.flush()
+    win = window.open_compare(
+        CompareSource(c.path, c.branch_id), CompareSource(tmp_path / "missing.rnnscope")
+    )
+    a = win.models[0]
+    qtbot.waitUntil(lambda: bool(win.errors) and a.shown_step == 2, timeout=T)
+    assert a.training and win.step == 2
+    c.run_until(8)  # A is shown alone; its new steps move the shared step on as they come
+    qtbot.waitUntil(lambda: a.steps == 8 and win.step == 7 and a.shown_step == 7, timeout=T)
+    window.close()
