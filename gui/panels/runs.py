@@ -220,6 +220,7 @@ class RunsPanel(QWidget):
     def _reset(self, path: Path) -> None:
         self._path = path
         self._branches, self._series, self._points = {}, {}, {}
+        self._drawn_curves = {}  # another file's run may have the same length: draw it again
 
     def _on_scanned(self, result: runs_model.ScanResult | None, exc: BaseException | None) -> None:
         self._scanning = False

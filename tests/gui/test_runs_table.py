@@ -182,3 +182,32 @@ def test_a_plain_session_and_its_branches(window, qtbot):
     assert panel.rows[0].params == panel.rows[1].params == counts(c.worker.live.trainer)[0]
     window.docks["runs"].hide()
     assert not c.worker.validation.enabled
+
+
+def test_opening_another_file_redraws_the_curves(win, qtbot, tmp_path, tiny_config):
+    """Two files whose runs have the same length and no validation: the plot shows the
+    losses of the file just opened, not the curves drawn for the one before."""
+    import numpy as np
+
+    from sessions import LiveSession
+
+    losses = []
+    for seed in (0, 1):
+        path = tmp_path / f"seed{seed}.rnnscope"
+        with LiveSession.create(path, Trainer(tiny_config.with_changes(seed=seed))) as live:
+            live.run(3)
+        with Session.open(path) as s:
+            losses.append((path, s.summaries().loss))
+    assert not np.array_equal(losses[0][1], losses[1][1])
+    c = win.controller
+    panel = win.panels["runs"]
+    win.docks["runs"].show()
+    panel.quantity.setCurrentText("loss")
+    for path, loss in losses:
+        c.open(path)
+        qtbot.waitUntil(lambda p=path: c.path == p and c.mode == "replay" and len(c.history) == 3, timeout=T)
+        qtbot.waitUntil(
+            lambda p=path, y=loss: panel._path == p and [r.loss for r in panel.rows] == [y[-1]], timeout=T
+        )
+        train = panel._curves[panel.rows[0].branch][0]
+        qtbot.waitUntil(lambda y=loss, t=train: t.yData is not None and np.array_equal(t.yData, y), timeout=T)
