@@ -366,7 +366,9 @@ class RunsPanel(QWidget):
             f"while this panel is shown (≤ {BUDGET:.0%} of training time, and when training rests)."
         )
         err = self.controller.worker.validation.last_error
-        problems = [*self.errors.values(), *([f"validation failed: {err}"] if err else [])]
+        shown = {runs_model.structure_key(b.config) for b in self._branches.values()}
+        errors = [why for key, why in self.errors.items() if key in shown]  # not another file's runs
+        problems = [*errors, *([f"validation failed: {err}"] if err else [])]
         if problems:
             text += " ⚠ " + "; ".join(problems)
         if self.note.text() != text:

@@ -211,3 +211,24 @@ def test_opening_another_file_redraws_the_curves(win, qtbot, tmp_path, tiny_conf
         )
         train = panel._curves[panel.rows[0].branch][0]
         qtbot.waitUntil(lambda y=loss, t=train: t.yData is not None and np.array_equal(t.yData, y), timeout=T)
+
+
+def test_the_note_warns_only_about_runs_of_the_open_file(win, qtbot, tmp_path, tiny_config):
+    """A model that could not be counted in a file opened before is not this file's problem."""
+    from gui.runs_model import structure_key
+    from sessions import LiveSession
+
+    path = tmp_path / "r.rnnscope"
+    with LiveSession.create(path, Trainer(tiny_config)) as live:
+        live.run(2)
+    c = win.controller
+    panel = win.panels["runs"]
+    win.docks["runs"].show()
+    c.open(path)
+    qtbot.waitUntil(lambda: panel._path == path and len(panel.rows) == 1 and bool(panel._branches), timeout=T)
+    (branch,) = panel._branches.values()
+    panel.errors.update(
+        {"another file's run": "OLD cannot be built", structure_key(branch.config): "THIS one"}
+    )
+    panel._update_note()
+    assert "THIS one" in panel.note.text() and "OLD" not in panel.note.text()
