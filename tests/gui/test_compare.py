@@ -313,13 +313,18 @@ def test_one_timestep_cursor_moves_on_both_sides(qtbot, branched, rnn_file):
 
 
 # ---------------------------------------------------------------- following a run in training
+def _train_to(qtbot, c, n: int) -> None:
+    """Train the main window's run to n steps, wait until it rests, and commit them to its file."""
+    c.run_until(n)
+    qtbot.waitUntil(lambda: c.steps >= n and not c.playing and not c.worker.busy, timeout=T)
+    c.worker.live.flush()
+
+
 def test_compare_follows_the_run_the_main_window_trains(window, qtbot, rnn_file):
     from gui.compare import CompareSource
 
     c = window.controller
-    c.run_until(6)
-    qtbot.waitUntil(lambda: c.steps >= 6 and not c.playing and not c.worker.busy, timeout=T)
-    c.worker.live.flush()
+    _train_to(qtbot, c, 6)
     win = window.open_compare(CompareSource(c.path, c.branch_id), CompareSource(rnn_file))
     qtbot.waitUntil(lambda: win.ready, timeout=T)
     a, b = win.models
@@ -472,9 +477,7 @@ def test_the_run_in_training_is_followed_when_the_other_side_cannot_be_opened(wi
     from gui.compare import CompareSource
 
     c = window.controller
-    c.run_until(3)
-    qtbot.waitUntil(lambda: c.steps >= 3 and not c.playing and not c.worker.busy, timeout=T)
-    c.worker.live.flush()
+    _train_to(qtbot, c, 3)
     win = window.open_compare(
         CompareSource(c.path, c.branch_id), CompareSource(tmp_path / "missing.rnnscope")
     )
