@@ -50,10 +50,10 @@ def nice_symmetric(a: np.ndarray | None, floor: float = 1e-6) -> tuple[float, fl
     colour scale does not flicker from frame to frame."""
     if a is None or a.size == 0:
         return (-1.0, 1.0)
-    with np.errstate(invalid="ignore"):
-        m = float(np.nanmax(np.abs(a))) if np.isfinite(a).any() else 1.0
-    if not math.isfinite(m) or m < floor:
-        m = floor if math.isfinite(m) else 1.0
+    finite = a[np.isfinite(a)]  # one inf (an exploding run) must not flatten every other value
+    m = float(np.abs(finite).max()) if finite.size else 1.0
+    if m < floor:
+        m = floor
     k = math.floor(math.log10(m))
     for step in (1.0, 2.0, 5.0, 10.0):
         if m <= step * 10**k:
