@@ -215,6 +215,11 @@ class CompareWindow(QMainWindow):
         )
 
     @property
+    def _opening(self) -> bool:
+        """A side is still opening (neither open nor failed)."""
+        return any(m.config is None and not m.error for m in self.models)
+
+    @property
     def steps(self) -> int:
         return max((m.steps for m in self.models), default=0)
 
@@ -303,8 +308,8 @@ class CompareWindow(QMainWindow):
 
     def _start(self) -> None:
         """Once both sides are open (or failed to open): the last step both runs have."""
-        if any(m.config is None and not m.error for m in self.models):
-            return  # one is still opening
+        if self._opening:
+            return
         have = [m.steps for m in self.models if m.config is not None and m.steps]
         common = min(have) if len(have) == 2 else max(have, default=0)
         self.set_step(common - 1)
@@ -320,7 +325,7 @@ class CompareWindow(QMainWindow):
         if follow:
             held = model.held_step()
             step = max(step, held if held is not None else model.steps - 1)
-        if not any(m.config is None and not m.error for m in self.models):  # none still opening
+        if not self._opening:
             self.set_step(step, following=follow)
         self._update_notes()
 
