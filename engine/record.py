@@ -107,6 +107,10 @@ class StepRecord:
     nonfinite: NonFinite | None = None
     step_time: float = 0.0  # seconds spent in Trainer.step (not stored bit-exactly)
     extras: dict[str, float] = field(default_factory=dict)  # e.g. teacher_forcing used
+    # Set by sessions on a regenerated frame that may not be the recorded one (replayed on another
+    # machine kind, or deviating from the stored summaries): one sentence that says so and how far.
+    # Never stored; "" for a trainer's own records and for frames known to be as recorded.
+    provenance: str = ""
 
     # --- conveniences over parts (see module docstring) ---
     @property

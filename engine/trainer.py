@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from engine import native
+from engine import native, numerics
 from engine.config import LIVE_FIELDS, TrainConfig
 from engine.device import resolve_device
 from engine.diagnostics import locate_nonfinite
@@ -79,6 +80,9 @@ class Trainer:
         # The CPU loops this trainer's steps run on (engine.native): None follows RNNSCOPE_KERNELS;
         # "torch" or "auto" pins them. A session replays with the loops it was recorded with.
         self.kernels: str | None = None
+        # The numerics revision its steps compute with (engine.numerics): a session replays
+        # with the revision it was recorded with, as with the loops.
+        self.numerics: int = numerics.REVISION
 
     # -- construction ------------------------------------------------------
     @torch.no_grad()
@@ -162,8 +166,18 @@ class Trainer:
         with self._loops():
             return self._step(probe)
 
-    def _loops(self) -> AbstractContextManager[None]:
-        return nullcontext() if self.kernels is None else native.forced(self.kernels)
+    @contextmanager
+    def _loops(self) -> Iterator[None]:
+        """The loops and numerics revision this trainer's steps run under."""
+        with ExitStack() as stack:
+            if self.kernels is not None:
+                stack.enter_context(native.forced(self.kernels))
+            stack.enter_context(numerics.pinned(self.numerics))
+            yield
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What decides the bits of this trainer's steps here (``engine.numerics.fingerprint``)."""
+        return numerics.fingerprint(kernels=self.loops(), device=str(self.device), rev=self.numerics)
 
     def loops(self) -> str:
         """The loops this trainer's recurrences run on: ``engine.native.variant()`` under its

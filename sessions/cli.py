@@ -83,7 +83,46 @@ def info(path: str | os.PathLike[str]) -> str:
             for ev in s.timeline(branch=b.id):
                 if ev.kind == "edit" and ev.branch == b.id:
                     lines.append(f"       edit at step {ev.step}: {ev.name} {ev.old!r} -> {ev.new!r}")
+        lines += numerics_report(s, by_id)
         return "\n".join(lines)
+
+
+def here_fingerprint(s: Session) -> dict[str, Any]:
+    """The fingerprint a regeneration of ``s`` would run under in this process, without
+    compiling the C++ kernels to find out (a first build takes seconds)."""
+    from engine import native, numerics
+
+    if s.kernels == "torch" or native.mode() == "torch":
+        kernels = "torch"
+    elif native.needs_build():
+        kernels = "native (not built yet on this machine)"
+    else:
+        kernels = native.variant()
+    return numerics.fingerprint(kernels=kernels, rev=s.revision)
+
+
+def numerics_report(s: Session, by_id: dict[int, Any]) -> list[str]:
+    """Which machine kinds recorded the file, this one, and whether replay here is bit for bit."""
+    from engine import numerics
+
+    lines = ["recorded on"]
+    for e in s.numerics:
+        name = by_id[e.branch].name if e.branch in by_id else str(e.branch)
+        lines.append(f"  branch {name} from step {e.step}:")
+        lines += [f"    {line}" for line in numerics.describe(e.fingerprint)]
+        if e.fingerprint.get("revision") == numerics.LEGACY_REVISION and len(e.fingerprint) <= 2:
+            lines.append("    (written before rnnscope recorded fingerprints: the rest is unknown)")
+    here = here_fingerprint(s)
+    lines.append("this machine")
+    lines += [f"    {line}" for line in numerics.describe(here)]
+    diffs = sorted({d for e in s.numerics for d in numerics.differences(e.fingerprint, here)})
+    if diffs:
+        lines.append("replay    regenerated frames may differ from the recorded run in the last bits, which")
+        lines.append("          grow with the steps replayed; the window and export say by how much. Differs:")
+        lines += [f"          - {d}" for d in diffs]
+    else:
+        lines.append("replay    same numerics: regenerated frames are bit for bit the recorded ones")
+    return lines
 
 
 def record_arrays(rec: StepRecord) -> dict[str, np.ndarray]:

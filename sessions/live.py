@@ -24,10 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine import numerics
 from engine.record import StepRecord
-from sessions import schema
+from sessions import provenance, schema
 from sessions.errors import SessionError
-from sessions.replay import TrainerFactory, default_factory, pin_kernels
+from sessions.replay import TrainerFactory, default_factory, pin_numerics
 from sessions.session import Session
 from sessions.timeline import Branch, owner
 from sessions.writer import Recorder, RecordSettings
@@ -63,9 +64,14 @@ class LiveSession:
         settings = settings or RecordSettings()
         p = Path(path)
         kernels = trainer.loops() if hasattr(trainer, "loops") else "torch"
-        pin_kernels(trainer, kernels)  # a later resume or replay runs these same loops
+        revision = getattr(trainer, "numerics", numerics.REVISION)
+        pin_numerics(trainer, kernels, revision)  # a later resume or replay runs these same numerics
         conn = schema.create(p, overwrite=overwrite)
         start = int(trainer.step_count)
+        fp = (
+            trainer.fingerprint() if hasattr(trainer, "fingerprint") else numerics.legacy_fingerprint(kernels)
+        )
+        recorded_by = provenance.encode_entries([provenance.Entry(0, start, fp)])
         root = Branch(0, branch_name, None, start, time.time(), trainer.config.to_dict())
         conn.execute("BEGIN")
         conn.execute(
@@ -74,7 +80,11 @@ class LiveSession:
         )
         conn.executemany(
             "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-            [("settings", json.dumps(settings.to_dict())), ("kernels", json.dumps(kernels))],
+            [
+                ("settings", json.dumps(settings.to_dict())),
+                ("kernels", json.dumps(kernels)),
+                ("numerics", json.dumps(recorded_by)),
+            ],
         )
         conn.execute("COMMIT")
         recorder = Recorder(conn, p, settings)
@@ -111,7 +121,22 @@ class LiveSession:
         live = cls(p, trainer, recorder, session, settings)
         recorder.submit_meta("head", session.branch.id)
         recorder.submit_meta("settings", settings.to_dict())
+        live._note_fingerprint(session.branch.id, k)
         return live
+
+    def _note_fingerprint(self, branch: int, step: int, trainer: Any = None) -> None:
+        """Record that this process records ``branch`` from ``step`` on (meta ``numerics``), when
+        its fingerprint is not the one that recorded the steps before."""
+        trainer = self.trainer if trainer is None else trainer
+        if not hasattr(trainer, "fingerprint"):
+            return
+        here = trainer.fingerprint()
+        entries = self.session.numerics
+        if provenance.recorded_under(entries, branch, step) == here:
+            return
+        entries = [*entries, provenance.Entry(branch, step, here)]
+        self.session.numerics = entries
+        self.recorder.submit_meta("numerics", provenance.encode_entries(entries))
 
     # ---------------------------------------------------------------- recording
     @property
@@ -255,6 +280,7 @@ class LiveSession:
         s.checkout(new_id)
         self._bid = new_id
         self.trainer = trainer
+        self._note_fingerprint(new_id, k)
         return trainer
 
     def new_run(self, run: Any, name: str | None = None, *, switch: bool = True) -> Branch:
@@ -273,7 +299,7 @@ class LiveSession:
             trainer = Trainer(run)
         if int(trainer.step_count) != 0:
             raise ValueError(f"a new run starts at step 0; this trainer is at step {trainer.step_count}")
-        pin_kernels(trainer, self.session.kernels)
+        pin_numerics(trainer, self.session.kernels, self.session.revision)
         self.flush()
         branches = {b.id: b for b in self.session.branches()}
         new_id = max(branches) + 1
@@ -292,4 +318,5 @@ class LiveSession:
             self.session.checkout(new_id)
             self._bid = new_id
             self.trainer = trainer
+        self._note_fingerprint(new_id, 0, trainer)
         return root

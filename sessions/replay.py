@@ -59,11 +59,17 @@ def recorded_kernels(meta: Mapping[str, str]) -> str:
     return value if isinstance(value, str) else "unknown"
 
 
-def pin_kernels(trainer: Any, recorded: str) -> Any:
-    """``trainer`` set to run on the loops ``recorded`` names (no-op for trainers without a pin)."""
+def pin_numerics(trainer: Any, recorded: str, revision: int) -> Any:
+    """``trainer`` set to run on the loops ``recorded`` names and with numerics revision
+    ``revision`` (``engine.numerics``), as the file was recorded (no-op for trainers without pins)."""
     if hasattr(trainer, "kernels"):
         trainer.kernels = replay_kernels(recorded)
+    if hasattr(trainer, "numerics"):
+        trainer.numerics = revision
     return trainer
+
+
+StepCheck = Callable[[int, StepRecord], float]  # (target branch, replayed record) -> deviation
 
 
 @dataclass
@@ -74,6 +80,9 @@ class Position:
     branch: int
     step: int
     applied: tuple[int, ...] = ()
+    replayed: int = 0  # steps this trainer re-ran since it was restored from a checkpoint
+    checked: int = 0  # of those, how many were compared with a stored summary
+    deviation: float = 0.0  # the largest relative deviation from the stored summaries so far
 
 
 class Replayer:
@@ -86,8 +95,11 @@ class Replayer:
         lock: threading.RLock,
         factory: TrainerFactory = default_factory,
         cache_size: int = 3,
+        check: StepCheck | None = None,
     ) -> None:
         self._conn = conn
+        self._check = check  # compares each replayed step with the stored one (Session.provenance)
+        self.last: Position | None = None  # where the latest regenerate() left its trainer
         self._path = path
         self._lock = lock
         self._factory = factory
@@ -188,11 +200,12 @@ class Replayer:
                 ) from None
             pos.applied = (*pos.applied, ev.id)
 
-    def _advance(self, pos: Position, k: int, events: Mapping[int, list[TimelineEvent]]) -> None:
+    def _advance(self, pos: Position, k: int, events: Mapping[int, list[TimelineEvent]], target: int) -> None:
         """Step ``pos`` (a start of the target timeline) to the start of step k (edits at k not applied)."""
         while pos.step < k:
             self._apply(pos, events.get(pos.step, []))
-            pos.trainer.step(probe=False)
+            rec = pos.trainer.step(probe=False)
+            self._compare(pos, rec, target)
             pos.step += 1
             pos.applied = ()
             self.replayed_steps += 1
@@ -202,13 +215,21 @@ class Replayer:
                 self._path, f"replay reached step {actual}, expected {k} (checkpoint step mismatch)"
             )
 
+    def _compare(self, pos: Position, rec: StepRecord, target: int) -> None:
+        pos.replayed += 1
+        if self._check is not None:
+            dev = self._check(target, rec)
+            if dev >= 0:  # negative: nothing stored to compare with
+                pos.checked += 1
+                pos.deviation = max(pos.deviation, dev)
+
     def trainer_at(
         self, branches: Mapping[int, Branch], events: Mapping[int, list[TimelineEvent]], target: int, k: int
     ) -> Any:
         """A fresh trainer at the start of step k of ``target`` (edits made at k not applied)."""
         with self._lock:
             pos = self._start(branches, events, target, k, include_k=False)
-            self._advance(pos, k, events)
+            self._advance(pos, k, events, target)
             return pos.trainer
 
     def regenerate(
@@ -217,10 +238,12 @@ class Replayer:
         """Record k of ``target`` with a full frame, by replay."""
         with self._lock:
             pos = self._start(branches, events, target, k, include_k=True)
-            self._advance(pos, k, events)
+            self._advance(pos, k, events, target)
             self._apply(pos, events.get(k, []))
             rec: StepRecord = pos.trainer.step(probe=True)
+            self._compare(pos, rec, target)
             pos.step, pos.applied, pos.branch = k + 1, (), target
+            self.last = pos
             self.replayed_steps += 1
             self._cache[self._next_key] = pos
             self._next_key += 1

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from engine import numerics
 from engine.record import StepRecord
 from sessions import record_codec, schema, summaries
 from sessions.errors import BlobError, SessionError
@@ -35,9 +36,10 @@ from sessions.replay import (
     TrainerFactory,
     decode_value,
     default_factory,
-    pin_kernels,
+    pin_numerics,
     recorded_kernels,
 )
+from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
 from sessions.summaries import Summaries
 from sessions.timeline import Branch, TimelineEvent, owner, segments
 
@@ -71,9 +73,16 @@ class Session:
         self._conn = conn
         self._lock = threading.RLock()
         self.kernels = "torch"  # the CPU loops the file was recorded on (set from meta below)
+        self.revision = 1  # the numerics revision it was recorded with (engine.numerics)
         self._replayer = Replayer(
-            conn, path, self._lock, lambda st: pin_kernels(trainer_factory(st), self.kernels), cache_size
+            conn,
+            path,
+            self._lock,
+            lambda st: pin_numerics(trainer_factory(st), self.kernels, self.revision),
+            cache_size,
+            check=self._check_replayed,
         )
+        self._provenance: dict[tuple[int, int], Provenance] = {}
         self._records: OrderedDict[tuple[int, int], StepRecord] = OrderedDict()
         self._record_cache = record_cache
         self._branch_id = 0
@@ -82,6 +91,8 @@ class Session:
             meta = schema.read_meta(conn)
             self.meta = meta
             self.kernels = recorded_kernels(meta)
+            self.numerics = read_entries(meta, self.kernels)
+            self.revision = int(self.numerics[0].fingerprint.get("revision", 1))
             head = int(json.loads(meta.get("head", "0")))
             if not self._branches():
                 raise SessionError(path, "damaged rnnscope session: it has no branches")
@@ -225,21 +236,58 @@ class Session:
                 record_codec.attach_frame(rec, frame[0], frame[1])
             else:
                 regen = self._regenerate(bid, k)
+                prov = self._provenance_of(ob, k)
                 if record_codec.diff_records(rec, regen, frames=False):
-                    self._mismatch(k, bid)
+                    self._mismatch(k, bid, prov)
                 record_codec.copy_frame(rec, regen)
+                rec.provenance = prov.sentence()
+                self._provenance[key] = prov
             self._records[key] = rec
             while len(self._records) > self._record_cache:
-                self._records.popitem(last=False)
+                dropped, _ = self._records.popitem(last=False)
+                self._provenance.pop(dropped, None)
             return rec
 
-    def _mismatch(self, k: int, bid: int) -> None:
+    def _provenance_of(self, ob: int, k: int) -> Provenance:
+        """How the regeneration of step k (owned by branch ``ob``) that just ran came about."""
+        pos = self._replayer.last
+        assert pos is not None
+        recorded = recorded_under(self.numerics, ob, k)
+        here = pos.trainer.fingerprint() if hasattr(pos.trainer, "fingerprint") else recorded
+        return Provenance(
+            step=k,
+            differences=numerics.differences(recorded, here),
+            deviation=pos.deviation,
+            replayed=pos.replayed,
+            checked=pos.checked,
+        )
+
+    def provenance(self, k: int, *, branch: int | str | None = None) -> Provenance | None:
+        """How the frame ``record(k)`` returned was regenerated: under which differences from the
+        recording fingerprint, and how far its replay deviated from the stored summaries. None when
+        the frame is stored in the file (or has not been regenerated, or left the cache)."""
+        with self._reading():
+            ob = self._owner(k, self._resolve(branch))
+            return self._provenance.get((ob, k))
+
+    def _check_replayed(self, target: int, rec: StepRecord) -> float:
+        """The relative deviation of a replayed step's summary from the stored one (-1: none stored)."""
+        k = int(rec.step)
+        ob = owner(self._branches(), target, k)
+        row = None if ob is None else self._conn.execute(_SUMMARY_SQL, (ob, k)).fetchone()
+        if row is None:
+            return -1.0
+        return summary_deviation(record_codec.decode_summary(row), rec)
+
+    def _mismatch(self, k: int, bid: int, prov: Provenance) -> None:
         self.mismatches.append((bid, k))
         if len(self.mismatches) == 1:
+            why = "regenerated under " + "; ".join(prov.differences) if prov.elsewhere else "same machine kind"
             warnings.warn(
-                f"{self.path}: step {k} regenerated differently from what was recorded (another machine, "
-                f"device or engine version? it was recorded on the {self.kernels} loops): its frame is "
-                "shown as replayed now, not as recorded",
+                f"{self.path}: step {k} regenerated differently from what was recorded ({why}; it was "
+                f"recorded on the {self.kernels} loops; up to "
+                f"{prov.deviation:.1e} relative over {prov.checked} replayed steps): its frame is shown "
+                "as replayed now, not as recorded",
                 RegenerationMismatch,
                 stacklevel=3,
             )

@@ -19,8 +19,8 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 import torch
-import torch.nn.functional as F
 
+from engine import numerics
 from engine.tasks.base import Batch, Task
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class CharLMTask(Task):
         return [self._windows(val, starts[b * batch_size : (b + 1) * batch_size]) for b in range(n_batches)]
 
     def loss(self, out: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return F.cross_entropy(out[batch.mask], batch.y[batch.mask])
+        return numerics.cross_entropy(out[batch.mask], batch.y[batch.mask])
 
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
         if math.isnan(loss):

@@ -22,8 +22,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 
+from engine import numerics
 from engine.tasks.base import EOS_ID, PAD_ID, Batch, Task
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ class _Seq2SeqTask(Task):
         return Batch(x=x, y=y, mask=mask, src_len=src_len, tgt_len=tgt_len)
 
     def loss(self, out: torch.Tensor, batch: Batch) -> torch.Tensor:
-        return F.cross_entropy(out[batch.mask], batch.y[batch.mask])
+        return numerics.cross_entropy(out[batch.mask], batch.y[batch.mask])
 
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
         mask = batch.mask.to(out.device)

@@ -1,0 +1,228 @@
+"""What decides a training step's float32 bits on this machine, and the one operation rnnscope
+computes its own way so that those bits do not depend on the CPU's vector width.
+
+Measured (torch 2.13 CPU wheel, AMD EPYC with AVX-512, every ATen capability this CPU can run,
+``ATEN_CPU_CAPABILITY=avx512|avx2|default`` in separate processes; benchmarks/bench_drift.py and
+tests/engine/test_numerics.py repeat it):
+
+- Between AVX2 and AVX512 only ``torch.log_softmax`` / ``softmax`` differ, in the last bit,
+  for rows of 10 classes or more: ATen's vectorised kernel reduces each row in 8 or 16 lanes,
+  in a different order. Cross-entropy is built on it, so its loss and its gradient differ, and
+  from the second step on so does everything the weights touch. Elementwise sigmoid, tanh
+  and exp (SLEEF), sums and norms, Adam, clipping, ``randn``, MKL's sgemm, and both builds
+  (AVX2, AVX512) of the C++ recurrence kernels give identical bits, at 1 and 2 threads.
+- A log-softmax composed of ``amax``, ``exp``, ``sum`` and ``log`` gives identical bits at
+  AVX2 and AVX512, forward and backward (the reductions along a row do not depend on the vector
+  width). :func:`cross_entropy` is that composition. Its cost is within noise of
+  ``F.cross_entropy`` at rnnscope's sizes (the read-out is a few hundred classes at most).
+- ``ATEN_CPU_CAPABILITY=default`` (a CPU without AVX2) changes sigmoid, ``normal_`` and Adam:
+  no cheap fix exists there, so such a run is told apart by its fingerprint.
+- MKL picks its gemm code by CPU vendor (on AMD, ``MKL_ENABLE_INSTRUCTIONS`` changes nothing);
+  only ``MKL_CBWR=COMPATIBLE`` makes gemm identical on every x86 CPU, and it costs 1.5-2.1x of
+  the step (LSTM/GRU, B32 T50 H64 and B32 T100 H256). That is far above a default's budget, so
+  the BLAS vendor is part of the fingerprint and a different one is detected, not hidden.
+
+``REVISION`` numbers the engine's numerics: 1 is torch's own cross-entropy (sessions recorded
+before fingerprints, which replay on it), 2 is :func:`cross_entropy`. A Trainer pins the
+revision it runs (``Trainer.numerics``), as it pins its loops, so an old session still replays
+bit for bit where it was recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+REVISION = 2
+LEGACY_REVISION = 1  # files without a fingerprint: torch's F.cross_entropy
+REVISIONS = (LEGACY_REVISION, REVISION)
+
+
+class _PerThread(threading.local):
+    revision: int = REVISION
+
+
+_local = _PerThread()
+
+
+def revision() -> int:
+    """The numerics revision the calling thread computes with now."""
+    return _local.revision
+
+
+@contextmanager
+def pinned(rev: int) -> Iterator[None]:
+    """Compute with numerics revision ``rev`` inside the block, on this thread only."""
+    if rev not in REVISIONS:
+        raise ValueError(f"numerics revision {rev!r}: this engine knows {', '.join(map(str, REVISIONS))}")
+    before, _local.revision = _local.revision, rev
+    try:
+        yield
+    finally:
+        _local.revision = before
+
+
+def log_softmax(logits: Tensor) -> Tensor:
+    """log_softmax over the last dimension, with bits that do not depend on the vector width."""
+    m = logits.detach().amax(dim=-1, keepdim=True)
+    shifted = logits - m
+    return shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
+
+
+def cross_entropy(logits: Tensor, target: Tensor) -> Tensor:
+    """Mean cross-entropy of ``logits`` (N, V) against class ids ``target`` (N,): the same
+    value as ``F.cross_entropy`` to rounding, identical on AVX2 and AVX-512 CPUs (revision 2);
+    under revision 1 it is ``F.cross_entropy`` itself."""
+    if _local.revision == LEGACY_REVISION:
+        return F.cross_entropy(logits, target)
+    picked = log_softmax(logits).gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (N,)
+    return -picked.mean()
+
+
+# ------------------------------------------------------------------ fingerprint
+# The fields of a fingerprint that decide the bits of a step (``threads`` among them: reductions
+# over large tensors split by thread). ``cpu`` and ``host`` say where it ran, for people.
+DECISIVE = ("revision", "torch", "device", "capability", "blas", "kernels", "threads")
+LABELS = {
+    "revision": "engine numerics revision",
+    "torch": "PyTorch version",
+    "device": "device",
+    "capability": "ATen CPU code path",
+    "blas": "BLAS",
+    "kernels": "recurrence loops",
+    "threads": "CPU threads",
+    "cpu": "CPU",
+}
+
+
+def _cpu_info() -> tuple[str, str]:
+    """(vendor id, model name) of this CPU, from /proc/cpuinfo where there is one."""
+    vendor, model = "", ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "vendor_id" and not vendor:
+                    vendor = value.strip()
+                elif key == "model name" and not model:
+                    model = value.strip()
+                if vendor and model:
+                    break
+    except OSError:
+        pass
+    return vendor or platform.machine(), model or platform.processor() or platform.machine()
+
+
+@functools.lru_cache(maxsize=1)
+def _blas() -> str:
+    """The BLAS torch's CPU matmuls run and the code path it picks: MKL chooses by CPU vendor,
+    and ``MKL_CBWR`` (when set) fixes the path."""
+    config = torch.__config__.show()
+    name = "unknown BLAS"
+    for line in config.splitlines():
+        line = line.strip(" -")
+        if "Math Kernel Library Version" in line:
+            name = "MKL " + line.split("Version", 1)[1].split()[0].removesuffix("-Product")
+            break
+        if line.startswith("Build settings:") and "BLAS_INFO=" in line:
+            name = line.split("BLAS_INFO=", 1)[1].split(",", 1)[0]
+    vendor, _ = _cpu_info()
+    cbwr = os.environ.get("MKL_CBWR", "").strip()
+    return f"{name} on {vendor}" + (f", MKL_CBWR={cbwr}" if cbwr and name.startswith("MKL") else "")
+
+
+def fingerprint(*, kernels: str, device: str = "cpu", rev: int | None = None) -> dict[str, Any]:
+    """What produced (or would now produce) a step's numbers in this process.
+
+    ``kernels``: the loops (``engine.native.variant()`` or "torch"); ``device``: the torch device
+    the trainer runs on. Plain JSON values only: sessions store it as it is."""
+    _, model = _cpu_info()
+    dev = str(device)
+    if dev.startswith("cuda") and torch.cuda.is_available():
+        dev = f"{dev} ({torch.cuda.get_device_name(torch.device(dev))})"
+    return {
+        "revision": REVISION if rev is None else rev,
+        "torch": torch.__version__,
+        "device": dev,
+        "capability": torch.backends.cpu.get_cpu_capability(),
+        "blas": _blas(),
+        "kernels": kernels,
+        "threads": torch.get_num_threads(),
+        "cpu": model,
+    }
+
+
+def legacy_fingerprint(kernels: str) -> dict[str, Any]:
+    """A file recorded before fingerprints: only its revision and loops are known."""
+    return {"revision": LEGACY_REVISION, "kernels": kernels}
+
+
+def _same(field: str, a: Any, b: Any) -> bool:
+    if field == "kernels":  # the AVX2 and AVX512 builds of the C++ loops give identical bits
+        return str(a).split("/")[0] == str(b).split("/")[0]
+    if field == "capability":  # AVX2 and AVX512 differ only in log_softmax, which revision 2 avoids
+        vector = ("AVX2", "AVX512")
+        return a == b or (a in vector and b in vector)
+    return bool(a == b)
+
+
+def differences(recorded: Mapping[str, Any], here: Mapping[str, Any]) -> list[str]:
+    """The decisive fields in which ``here`` cannot be trusted to reproduce ``recorded``, each as
+    "label: recorded -> here" (an unknown recorded value counts as different). Empty: the same
+    bits are expected."""
+    out = []
+    rev = recorded.get("revision", LEGACY_REVISION)
+    for field in DECISIVE:
+        a, b = recorded.get(field), here.get(field)
+        if field == "capability" and rev == LEGACY_REVISION and a != b:
+            pass  # revision 1's log_softmax depends on the vector width: any change counts
+        elif a is not None and _same(field, a, b):
+            continue
+        out.append(f"{LABELS[field]}: {'unknown' if a is None else a} -> {b}")
+    return out
+
+
+def describe(fp: Mapping[str, Any]) -> list[str]:
+    """The fingerprint as "label: value" lines, for ``main.py info`` and File > Properties."""
+    return [f"{LABELS.get(k, k)}: {v}" for k, v in fp.items()]
+
+
+# ------------------------------------------------------------------ how far last bits travel
+# benchmarks/bench_drift.py, 2026-12-07 (AMD EPYC, 2 threads): an LSTM on the copy task (H64 T30
+# B32, Adam 1e-3, seeds 0-2), two runs one ulp apart at step 0 -- and, the same within a factor
+# of 2, the real case of torch's log_softmax on AVX-512 against AVX2. Per number of steps
+# replayed: the largest relative difference of loss or gradient norm, and of any gate value.
+# Chaotic: the difference stays near float32 rounding for ~100 steps, then grows by orders of
+# magnitude each further 100 and, past ~500 steps, the two runs are different runs.
+DRIFT = (
+    (10, 1e-7, 5e-7),
+    (100, 8e-7, 1e-6),
+    (200, 8e-5, 1e-3),
+    (300, 7e-2, 3e-1),
+    (500, 3e-1, 1.0),
+    (1000, 4e-1, 2.0),
+)
+
+
+def expected_drift(steps: int) -> str:
+    """What a last-bit difference is known to grow to over ``steps`` replayed steps (one sentence)."""
+    for n, summary, gate in DRIFT:
+        if steps <= n:
+            return (
+                f"Over up to {n} replayed steps a last-bit difference was measured to reach {summary:.0e} "
+                f"(relative) in loss and gradient norm and {gate:.0e} in gate values (LSTM copy task)."
+            )
+    return (
+        f"Past {DRIFT[-1][0]} replayed steps a last-bit difference was measured to make a different "
+        "run altogether: treat this frame as another run's."
+    )
