@@ -31,7 +31,7 @@ import torch
 
 from engine import TrainConfig, Trainer, numerics
 
-CHECKS = (10, 100, 200, 300, 500, 1000)
+CHECKS = (10, 25, 50, 75, 100, 200, 300, 500, 1000)
 
 
 def config(kind: str, seed: int) -> TrainConfig:

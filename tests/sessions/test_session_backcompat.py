@@ -8,12 +8,16 @@ clipping switched on; checkpoints every 5 steps, frames stored every 4).
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from cpu_kinds import producible, run_as
 
-from sessions import Session
+from sessions import RegenerationMismatch, Session
+from sessions.provenance import summary_deviation
 from sessions.record_codec import diff_records
 
 SAMPLE_V1 = Path(__file__).parent / "data" / "session_v1.rnnscope"
@@ -70,23 +74,89 @@ def test_v1_sample_stored_values(sample: Path) -> None:
 
 TRAINING_STATE = ("gates", "hidden", "cell", "h_grad", "c_grad")  # not derived diagnostics (SVD, Jacobian)
 
+# The v1 sample was recorded on the torch loops with torch's own log_softmax (numerics revision 1)
+# by a process running ATen's AVX512 code path: it regenerates bit for bit at AVX512 and nowhere
+# else (issue 10: that log_softmax reduces rows in 16 lanes at AVX512, 8 at AVX2). Elsewhere the
+# replay is within rounding of the record: over the sample's 12 steps the largest deviations
+# measured at AVX2 and DEFAULT were 2.2e-7 (relative, summaries) and 2.4e-7 (absolute, gates and
+# states of magnitude <= 1); the tolerances below are 4x that, and engine.numerics.DRIFT puts a
+# last-bit difference at <= 1e-6 within 10 replayed steps. A real change of training numerics
+# moves losses by far more (a changed learning rate, init or loss: >= 1e-3 within these steps).
+RECORDED_CAPABILITY = "AVX512"
+SUMMARY_RTOL = 1e-6
+FRAME_ATOL = 1e-6
 
-def test_v1_sample_regenerates_its_stored_frames(sample: Path) -> None:
-    """Old files replay the same training with today's engine: the summaries and the recorded
-    states and gradients come back bit for bit. If this fails, the engine's training numerics
-    changed since format 1 was sampled: old sessions would regenerate frames that differ from
-    what was recorded (Session flags them with RegenerationMismatch). Format 1 files have no meta
-    ``kernels``: they were recorded on the torch loops, and replay pins those even where the C++
-    kernels run by default (tests/sessions/test_session_kernels.py). Diagnostics computed from
-    the weights (singular values, Jacobian norms) may change algorithm and are not compared."""
+
+def _frame_gap(stored, regen) -> float:
+    gap = 0.0
+    for name, a in stored.parts.items():
+        b = regen.parts[name]
+        arrays = [(getattr(a, f), getattr(b, f)) for f in TRAINING_STATE[1:]]
+        arrays += [(a.gates[g], b.gates[g]) for g in a.gates or {}]
+        for x, y in arrays:
+            if x is not None:
+                assert y is not None and x.shape == y.shape and x.dtype == y.dtype
+                gap = max(gap, float(np.max(np.abs(x.astype(np.float64) - y))))
+    return gap
+
+
+def check_v1_regeneration(sample: Path, exact: bool) -> None:
+    """Old files replay the same training with today's engine: bit for bit where this process
+    runs the code path the sample was recorded on, within the tolerances above elsewhere, and
+    never silently: a regenerated frame carries its provenance (a v1 file has no fingerprint, so
+    it is never claimed identical) and its measured deviation. Diagnostics computed from the
+    weights (singular values, Jacobian norms) may change algorithm and are not compared."""
     with Session.open(sample) as s:
+        assert s.revision == 1 and s.kernels == "torch"
         for k in (0, 4, 8):
             stored, regen = s.record(k, branch="main"), s.regenerate(k, branch="main")
-            diffs = diff_records(stored, regen, frames=True)
-            assert [d for d in diffs if d.split(".")[-1].split("[")[0].split()[0] in TRAINING_STATE] == [], k
-            assert diff_records(stored, regen, frames=False) == [], k
-        assert s.mismatches == []
+            if exact:
+                diffs = diff_records(stored, regen, frames=True)
+                assert [
+                    d for d in diffs if d.split(".")[-1].split("[")[0].split()[0] in TRAINING_STATE
+                ] == [], k
+                assert diff_records(stored, regen, frames=False) == [], k
+            else:
+                assert summary_deviation(stored, regen) <= SUMMARY_RTOL, k
+                assert _frame_gap(stored, regen) <= FRAME_ATOL, k
+        for k in (1, 2, 9, 10):  # not stored: regenerated through record(), which measures itself
+            rec = s.record(k, branch="main")
+            prov = s.provenance(k, branch="main")
+            assert prov is not None and prov.elsewhere and prov.checked >= 1
+            assert prov.exact if exact else prov.deviation <= SUMMARY_RTOL
+            assert "regenerated on another machine kind" in rec.provenance
+        if exact:
+            assert s.mismatches == []
         for k in (5, 6):  # alt's own steps, replaying its clip edit
             regen = s.record(k, branch="alt")
             assert not s.has_stored_frame(k, branch="alt") and regen.has_frame
             assert regen.clip_threshold == 1.0
+
+
+def test_v1_sample_regenerates_its_stored_frames(sample: Path) -> None:
+    here = torch.backends.cpu.get_cpu_capability()
+    with warnings.catch_warnings():
+        if here != RECORDED_CAPABILITY:
+            warnings.simplefilter("ignore", RegenerationMismatch)
+        check_v1_regeneration(sample, exact=here == RECORDED_CAPABILITY)
+
+
+CHILD = """
+import sys, warnings
+from pathlib import Path
+sys.path[:0] = ["tests/sessions", "tests"]
+from test_session_backcompat import check_v1_regeneration
+warnings.simplefilter("ignore")
+check_v1_regeneration(Path(sys.argv[1] if len(sys.argv) > 1 else SAMPLE), exact=EXACT)
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("capability", ["AVX512", "AVX2", "DEFAULT"])
+def test_v1_sample_regenerates_on_every_cpu_kind_this_machine_can_run(sample: Path, capability: str) -> None:
+    """The same check in a child process per CPU kind, so that CI exercises both the exact and
+    the approximate path whatever CPU it lands on."""
+    if capability not in producible():
+        pytest.skip(f"this CPU cannot run ATen's {capability} code path")
+    code = f"SAMPLE = {str(sample)!r}\nEXACT = {capability == RECORDED_CAPABILITY}\n" + CHILD
+    assert run_as(capability, code).strip().endswith("ok")
