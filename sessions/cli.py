@@ -118,7 +118,9 @@ def numerics_report(s: Session, by_id: dict[int, Any]) -> list[str]:
     diffs = sorted({d for e in s.numerics for d in numerics.differences(e.fingerprint, here)})
     if diffs:
         lines.append("replay    regenerated frames may differ from the recorded run in the last bits, which")
-        lines.append("          grow with the steps replayed; the window and export say by how much. Differs:")
+        lines.append(
+            "          grow with the steps replayed; the window and export say by how much. Differs:"
+        )
         lines += [f"          - {d}" for d in diffs]
     else:
         lines.append("replay    same numerics: regenerated frames are bit for bit the recorded ones")

@@ -30,6 +30,7 @@ from engine import numerics
 from engine.record import StepRecord
 from sessions import record_codec, schema, summaries
 from sessions.errors import BlobError, SessionError
+from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
 from sessions.record_codec import SUMMARY_COLUMNS
 from sessions.replay import (
     Replayer,
@@ -39,7 +40,6 @@ from sessions.replay import (
     pin_numerics,
     recorded_kernels,
 )
-from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
 from sessions.summaries import Summaries
 from sessions.timeline import Branch, TimelineEvent, owner, segments
 
@@ -282,7 +282,9 @@ class Session:
     def _mismatch(self, k: int, bid: int, prov: Provenance) -> None:
         self.mismatches.append((bid, k))
         if len(self.mismatches) == 1:
-            why = "regenerated under " + "; ".join(prov.differences) if prov.elsewhere else "same machine kind"
+            why = (
+                "regenerated under " + "; ".join(prov.differences) if prov.elsewhere else "same machine kind"
+            )
             warnings.warn(
                 f"{self.path}: step {k} regenerated differently from what was recorded ({why}; it was "
                 f"recorded on the {self.kernels} loops; up to "
