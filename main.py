@@ -63,7 +63,14 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-forcing", type=float, default=None)
     p.add_argument("--probe-index", type=int, default=None)
     p.add_argument("--probe-every", type=int, default=None)
-    p.add_argument("--out", default=None, help="record the run into this session file (.rnnscope)")
+    p.add_argument(
+        "--out",
+        default=None,
+        help="record the run into this session file (.rnnscope); an existing file is kept unless --force",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="with --out: replace an existing file (its recording is lost)"
+    )
     p.add_argument(
         "--checkpoint-every", type=int, default=None, help="steps between checkpoints when recording"
     )

@@ -22,6 +22,19 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else str(v)
 
 
+def _describe_existing(path: Path) -> str:
+    """What replacing ``path`` would lose, in a few words."""
+    from sessions import Session, SessionError
+
+    try:
+        with Session.open(path) as s:
+            return f"an rnnscope session with {s.stats()['steps']} recorded steps"
+    except SessionError:
+        return "not an rnnscope session"
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}"
+
+
 def run_train(args: argparse.Namespace) -> int:
     from engine import Trainer
     from main import config_from_args
@@ -62,8 +75,17 @@ def run_train(args: argparse.Namespace) -> int:
                 print("rnnscope: error: --checkpoint-every must be at least 1", file=sys.stderr)
                 return 2
             settings = RecordSettings(**{**settings.to_dict(), "checkpoint_every": args.checkpoint_every})
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            what = _describe_existing(out)
+            print(
+                f"rnnscope: error: {out} exists ({what}); nothing was changed. Choose another --out, "
+                f"open it in the window (python main.py {out}), or add --force to replace it",
+                file=sys.stderr,
+            )
+            return 2
         try:
-            live = LiveSession.create(Path(args.out), trainer, settings=settings, overwrite=True)
+            live = LiveSession.create(out, trainer, settings=settings, overwrite=True)
         except (SessionError, OSError) as exc:
             print(f"rnnscope: error: {exc}", file=sys.stderr)
             return 2

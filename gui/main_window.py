@@ -27,6 +27,7 @@ from gui.explanation import ExplanationPanel
 from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
 from gui.panels.runs import RunsPanel
 from gui.params import ParamsPanel
+from gui.properties import PropertiesDialog
 from gui.status import StatusBar
 from gui.teaching_export import TeachingExport
 from gui.transport import TransportBar
@@ -207,6 +208,13 @@ class MainWindow(QMainWindow):
         a("export_png", "Window as PNG…", lambda: self.teaching.png_dialog(self))
         a("export_npz", "Shown step as NPZ…", lambda: self.export_data_dialog("npz"))
         a("export_csv", "Shown step as CSV…", lambda: self.export_data_dialog("csv"))
+        a(
+            "properties",
+            "&Properties…",
+            self.properties_dialog,
+            "Ctrl+I",
+            "the session file: config, branches, and the machine kinds that recorded it",
+        )
         a("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
         a("reset_layout", "Reset layout", self.reset_layout)
         a("compare", "&Compare runs…", self.compare_dialog, "Ctrl+K", "two branches or files side by side")
@@ -240,6 +248,7 @@ class MainWindow(QMainWindow):
         exp.addAction(act["export_npz"])
         exp.addAction(act["export_csv"])
         self.teaching.add_to_menu(exp)
+        file_menu.addAction(act["properties"])
         file_menu.addSeparator()
         file_menu.addAction(act["quit"])
         run = m.addMenu("&Run")
@@ -358,6 +367,12 @@ class MainWindow(QMainWindow):
         else:
             self.show_error(f"could not write {path}")
         return ok
+
+    def properties_dialog(self) -> PropertiesDialog:
+        path = self.controller.path
+        dlg = PropertiesDialog(Path(path) if path is not None else None, self)
+        dlg.show()
+        return dlg
 
     def export_data_dialog(self, fmt: str) -> None:
         rec = self.controller.record

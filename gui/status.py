@@ -60,6 +60,15 @@ class StatusBar(QStatusBar):
         if self.controller.busy_text:
             self.busy.show()
 
+    def _numerics_tip(self) -> str:
+        """Which loops run and what decides the bits of a step in this process (the numerics
+        fingerprint a recording stores; File > Properties compares it with the file's)."""
+        from engine import numerics
+
+        loops = "torch" if native.mode() == "torch" or not native.load_tried() else native.variant()
+        lines = numerics.describe(numerics.fingerprint(kernels=loops, device=self.controller.device or "cpu"))
+        return "\n".join([f"CPU recurrences: {native.status()}", "numerics of this process:", *lines])
+
     def update_fields(self) -> None:
         c = self.controller
         rec = c.record
@@ -96,7 +105,7 @@ class StatusBar(QStatusBar):
             self.labels["speed"].setText("paused" if c.mode == "live" else c.mode)
         building = " · building CPU kernels (first run only)…" if native.building() else ""
         self.labels["device"].setText(f"device {c.device or '—'}{building}")
-        self.labels["device"].setToolTip(f"CPU recurrences: {native.status()}")
+        self.labels["device"].setToolTip(self._numerics_tip())
         self.labels["branch"].setText(f"branch {c.branch_name or '—'}")
         name = Path(c.path).name if c.path is not None else "—"
         self.labels["file"].setText(f"{name} (unsaved)" if c.unsaved else name)

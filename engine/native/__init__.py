@@ -143,6 +143,12 @@ def forced(m: str) -> Iterator[None]:
         _local.forced = before
 
 
+def load_tried() -> bool:
+    """Whether this process has built or loaded the kernels already (or failed to): then
+    :func:`variant` answers at once instead of compiling."""
+    return _loaded is not None
+
+
 def building() -> bool:
     """Whether a build or load is under way right now (on any thread)."""
     return _loaded is None and _lock.locked()

@@ -40,12 +40,14 @@ class Panel(QWidget):
 
     title = ""
     HISTORY_INTERVAL = 0.1  # s: over-steps plots redraw at most 10 times a second
+    shows_frame = True  # draws the shown step's frame: says when that frame is a replay elsewhere
 
     def __init__(self, controller: RunController, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.cursor = cursor
         self._dirty: set[str] = {"run", "history", "record", "cursor"}
+        self._banner: QLabel | None = None  # made by _layout()
         self._history_drawn = 0.0
         self._history_timer = QTimer(self)
         self._history_timer.setSingleShot(True)
@@ -93,9 +95,22 @@ class Panel(QWidget):
             self._history_drawn = time.monotonic()
             self._update_history()
         if "record" in dirty:
+            self._update_provenance(self.controller.record)
             self._update_record(self.controller.record)
         if "cursor" in dirty:
             self._update_cursor(self.cursor.t)
+
+    def _update_provenance(self, rec: Any) -> None:
+        """A banner over the panel while the shown frame was regenerated somewhere it may not be
+        the recorded one (another machine kind, or a replay that deviated from the file)."""
+        note = getattr(rec, "provenance", "") if self.shows_frame and rec is not None else ""
+        banner = self._banner
+        if banner is None:
+            return
+        if note:
+            banner.setText("⚠ " + note.split(". ")[0] + ".")
+            banner.setToolTip(note)
+        banner.setVisible(bool(note))
 
     # ---- hooks
     def _update_run(self) -> None:
@@ -123,6 +138,13 @@ class Panel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
+        banner = QLabel()
+        banner.setWordWrap(True)
+        banner.setStyleSheet("color: #1b1b1b; background: #f0c05a; padding: 2px 6px;")
+        banner.setObjectName("provenance")
+        banner.hide()
+        lay.addWidget(banner)
+        self._banner = banner
         return lay
 
 

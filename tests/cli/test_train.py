@@ -97,3 +97,26 @@ def test_a_bad_kernels_setting_is_a_one_line_error(capsys: pytest.CaptureFixture
     assert main(["train", "--steps", "2", *SMALL]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "RNNSCOPE_KERNELS='fastest'" in err
+
+
+def test_train_never_overwrites_a_recording_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run.rnnscope"
+    assert main(["train", "--steps", "7", "--out", str(out), *SMALL]) == 0
+    before = out.read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--steps", "3", "--out", str(out), *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{out} exists (an rnnscope session with 7 recorded steps)" in err
+    assert "nothing was changed" in err and "--force" in err
+    assert out.read_bytes() == before
+    with Session.open(out) as s:
+        assert len(s) == 7
+    other = tmp_path / "notes.txt"
+    other.write_text("my notes")
+    assert main(["train", "--steps", "3", "--out", str(other), *SMALL]) == 2
+    assert "(not an rnnscope session)" in capsys.readouterr().err and other.read_text() == "my notes"
+    assert main(["train", "--steps", "3", "--out", str(out), "--force", *SMALL]) == 0
+    with Session.open(out) as s:
+        assert len(s) == 3

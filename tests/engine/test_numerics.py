@@ -98,8 +98,11 @@ def test_differences_name_what_decides_the_bits() -> None:
 
 
 def test_expected_drift_quotes_the_measured_table() -> None:
-    assert "1e-07" in numerics.expected_drift(5) and "10 replayed steps" in numerics.expected_drift(5)
-    assert "100 replayed steps" in numerics.expected_drift(75)
+    first = numerics.DRIFT[0]
+    text = numerics.expected_drift(5)
+    assert f"{first[1]:.0e}" in text and f"{first[2]:.0e}" in text and f"{first[0]} replayed steps" in text
+    assert "75 replayed steps" in numerics.expected_drift(60)
+    assert [n for n, *_ in numerics.DRIFT] == sorted(n for n, *_ in numerics.DRIFT)
     assert "different run" in numerics.expected_drift(5000)
 
 

@@ -1,0 +1,42 @@
+"""File > Properties: what a session file holds and which machine kinds recorded it.
+
+The text is ``sessions.cli.info`` (the same report as ``main.py info FILE``): config, branches,
+the numerics fingerprint of every process that recorded into the file, this machine's, and
+whether a regenerated frame here is the recorded one bit for bit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
+
+from sessions import SessionError
+from sessions.cli import info
+
+
+def report(path: Path | None) -> str:
+    """The report for ``path``, or a sentence saying why there is none."""
+    if path is None:
+        return "No session file yet: start a run or open a file."
+    try:
+        return info(path)
+    except (SessionError, OSError) as exc:
+        return f"Cannot read {path}: {exc}"
+
+
+class PropertiesDialog(QDialog):
+    def __init__(self, path: Path | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Properties of {path.name}" if path is not None else "Properties")
+        self.text = QPlainTextEdit(report(path))
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.text)
+        lay.addWidget(buttons)
+        self.resize(720, 560)
