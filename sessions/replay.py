@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.record import StepRecord
-from sessions import tree
+from sessions import checksum, tree
 from sessions.errors import BlobError, SessionError
 from sessions.timeline import Branch, TimelineEvent, owner, root, same_history
 
@@ -99,6 +99,7 @@ class Replayer:
     ) -> None:
         self._conn = conn
         self._check = check  # compares each replayed step with the stored one (Session.provenance)
+        self.checked = checksum.has_crc(conn, "checkpoints")  # rows carry a crc (sessions.checksum)
         self.last: Position | None = None  # where the latest regenerate() left its trainer
         self._path = path
         self._lock = lock
@@ -175,9 +176,12 @@ class Replayer:
         return best
 
     def _load_checkpoint(self, cid: int) -> Any:
-        skeleton, data = self._conn.execute(
-            "SELECT skeleton, data FROM checkpoints WHERE id=?", (cid,)
-        ).fetchone()
+        sql = "SELECT branch, step, after_event, skeleton, data, crc FROM checkpoints WHERE id=?"
+        if not self.checked:
+            sql = sql.replace(", crc FROM", ", NULL FROM")
+        *values, crc = self._conn.execute(sql, (cid,)).fetchone()
+        checksum.verify(self._path, f"checkpoint {cid}", values, crc)
+        skeleton, data = values[3], values[4]
         try:
             state = tree.unpack_tree(skeleton, data)
         except BlobError as exc:

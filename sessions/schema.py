@@ -21,6 +21,11 @@ Format 1 (``PRAGMA user_version = 1``; meta ``app = rnnscope``, ``format = 1``):
         was forked here), fork (this branch starts here), or a note that replay ignores
         (``breakpoint``: a hit, ``new`` = Hit.to_dict(); see sessions.breakpoints)
 
+``steps``, ``frames`` and ``checkpoints`` rows carry ``crc`` (sessions.checksum: CRC-32 of the
+row's other values, checked on every read). Format-1 files written before it have no such
+column and are read unchecked; nothing else about the format changed, so older readers read
+newer files.
+
 Floats in REAL columns: NULL stands for NaN (SQLite cannot hold NaN) and for a missing
 clip threshold. Arrays are ``sessions.blobs`` packs. Nothing is ever pickled.
 
@@ -57,15 +62,15 @@ CREATE TABLE steps (
     id INTEGER PRIMARY KEY, branch INTEGER NOT NULL, step INTEGER NOT NULL,
     loss REAL, metric REAL, grad_norm REAL, grad_norm_clipped REAL, lr REAL, clip_threshold REAL,
     step_time REAL, probe_index INTEGER NOT NULL, metric_name TEXT NOT NULL,
-    nonfinite TEXT, extras TEXT, parts TEXT NOT NULL, arrays BLOB NOT NULL);
+    nonfinite TEXT, extras TEXT, parts TEXT NOT NULL, arrays BLOB NOT NULL, crc INTEGER);
 CREATE UNIQUE INDEX steps_by_step ON steps(branch, step);
 CREATE TABLE frames (
     id INTEGER PRIMARY KEY, branch INTEGER NOT NULL, step INTEGER NOT NULL,
-    meta TEXT NOT NULL, data BLOB NOT NULL);
+    meta TEXT NOT NULL, data BLOB NOT NULL, crc INTEGER);
 CREATE UNIQUE INDEX frames_by_step ON frames(branch, step);
 CREATE TABLE checkpoints (
     id INTEGER PRIMARY KEY, branch INTEGER NOT NULL, step INTEGER NOT NULL,
-    after_event INTEGER NOT NULL, skeleton TEXT NOT NULL, data BLOB NOT NULL);
+    after_event INTEGER NOT NULL, skeleton TEXT NOT NULL, data BLOB NOT NULL, crc INTEGER);
 CREATE UNIQUE INDEX checkpoints_by_step ON checkpoints(branch, step);
 CREATE TABLE events (
     id INTEGER PRIMARY KEY, branch INTEGER NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL,

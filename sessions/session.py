@@ -29,6 +29,7 @@ from typing import Any
 from engine import numerics
 from engine.record import StepRecord
 from sessions import record_codec, schema, summaries
+from sessions.checksum import has_crc, verify
 from sessions.errors import BlobError, SessionError
 from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
 from sessions.record_codec import SUMMARY_COLUMNS
@@ -43,11 +44,11 @@ from sessions.replay import (
 from sessions.summaries import Summaries
 from sessions.timeline import Branch, TimelineEvent, owner, segments
 
-_SUMMARY_SQL = f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM steps WHERE branch=? AND step=?"
-_SCAN_COLUMNS = (
-    "step, loss, metric, grad_norm, grad_norm_clipped, lr, clip_threshold, step_time, probe_index, "
-    "metric_name, nonfinite, parts, arrays"
+_SUMMARY_SQL = f"SELECT {', '.join(SUMMARY_COLUMNS)}, crc FROM steps WHERE branch=? AND step=?"
+_SCAN_SQL = (
+    f"SELECT {', '.join(SUMMARY_COLUMNS)}, crc FROM steps WHERE branch=? AND step>=? AND step<? ORDER BY step"
 )
+_EXTRAS = SUMMARY_COLUMNS.index("extras")  # the one summary column the plots' scan does not use
 
 
 class RegenerationMismatch(UserWarning):
@@ -88,6 +89,7 @@ class Session:
         self._branch_id = 0
         self.mismatches: list[tuple[int, int]] = []  # (branch, step) whose replay differed from the file
         with self._reading():
+            self._checked = has_crc(conn, "steps")
             meta = schema.read_meta(conn)
             self.meta = meta
             self.kernels = recorded_kernels(meta)
@@ -203,10 +205,22 @@ class Session:
         with self._reading():
             bid = self._resolve(branch)
             ob = self._owner(k, bid)
-            row = self._conn.execute(_SUMMARY_SQL, (ob, k)).fetchone()
+            row = self._summary_row(ob, k)
             if row is None:
                 raise IndexError(f"step {k} is missing from the file")
             return record_codec.decode_summary(row)
+
+    def _summary_row(self, ob: int, k: int) -> tuple[Any, ...] | None:
+        """Step k's stored summary row (SUMMARY_COLUMNS), its checksum verified."""
+        row = self._conn.execute(self._sql(_SUMMARY_SQL), (ob, k)).fetchone()
+        if row is None:
+            return None
+        verify(self.path, f"summary of step {k}", (ob, *row[:-1]), row[-1])
+        return tuple(row[:-1])
+
+    def _sql(self, sql: str) -> str:
+        """``sql`` for this file: files written before checksums have no crc column."""
+        return sql if self._checked else sql.replace(", crc FROM", ", NULL FROM")
 
     def has_stored_frame(self, k: int, *, branch: int | str | None = None) -> bool:
         with self._reading():
@@ -230,9 +244,10 @@ class Session:
                 return cached
             rec = self.summary(k, branch=bid)
             frame = self._conn.execute(
-                "SELECT meta, data FROM frames WHERE branch=? AND step=?", key
+                self._sql("SELECT meta, data, crc FROM frames WHERE branch=? AND step=?"), key
             ).fetchone()
             if frame is not None:
+                verify(self.path, f"frame of step {k}", (ob, k, frame[0], frame[1]), frame[2])
                 record_codec.attach_frame(rec, frame[0], frame[1])
             else:
                 regen = self._regenerate(bid, k)
@@ -274,7 +289,7 @@ class Session:
         """The relative deviation of a replayed step's summary from the stored one (-1: none stored)."""
         k = int(rec.step)
         ob = owner(self._branches(), target, k)
-        row = None if ob is None else self._conn.execute(_SUMMARY_SQL, (ob, k)).fetchone()
+        row = None if ob is None else self._summary_row(ob, k)
         if row is None:
             return -1.0
         return summary_deviation(record_codec.decode_summary(row), rec)
@@ -330,10 +345,9 @@ class Session:
             for b, lo, hi in segments(self._branches(), bid, stop):
                 lo, hi = max(lo, start), min(hi, stop)
                 if lo < hi:
-                    rows += self._conn.execute(
-                        f"SELECT {_SCAN_COLUMNS} FROM steps WHERE branch=? AND step>=? AND step<? ORDER BY step",
-                        (b, lo, int(hi)),
-                    ).fetchall()
+                    for row in self._conn.execute(self._sql(_SCAN_SQL), (b, lo, int(hi))):
+                        verify(self.path, f"summary of step {row[0]}", (b, *row[:-1]), row[-1])
+                        rows.append(row[:_EXTRAS] + row[_EXTRAS + 1 : -1])
             return summaries.build(rows)
 
     # ---------------------------------------------------------------- timeline

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.record import StepRecord
-from sessions import record_codec, tree
+from sessions import checksum, record_codec, tree
 from sessions.errors import RecordingError
 from sessions.record_codec import SUMMARY_COLUMNS
 from sessions.timeline import Branch
@@ -41,9 +41,18 @@ from sessions.timeline import Branch
 POLL = 0.25  # seconds between writer wake-ups when nothing asks for one (flush/close wake it at once)
 
 _INSERT_STEP = (
-    f"INSERT OR REPLACE INTO steps(branch, {', '.join(SUMMARY_COLUMNS)}) "
-    f"VALUES (?, {', '.join('?' * len(SUMMARY_COLUMNS))})"
+    f"INSERT OR REPLACE INTO steps(branch, {', '.join(SUMMARY_COLUMNS)}, crc) "
+    f"VALUES (?, {', '.join('?' * len(SUMMARY_COLUMNS))}, ?)"
 )
+_INSERT_FRAME = "INSERT OR REPLACE INTO frames(branch, step, meta, data, crc) VALUES (?, ?, ?, ?, ?)"
+_INSERT_CHECKPOINT = "INSERT OR REPLACE INTO checkpoints(branch, step, after_event, skeleton, data, crc) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+def _with_crc(sql: str, values: tuple[Any, ...], checked: bool) -> tuple[str, tuple[Any, ...]]:
+    """The insert and its values with the row's checksum, or without (a file from before crc)."""
+    if checked:
+        return sql, (*values, checksum.row_crc(values))
+    return sql.replace(", crc)", ")").replace(", ?)", ")"), values
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Recorder:
         self.path = path
         self.settings = settings
         self._conn = conn
+        self._checked = checksum.has_crc(conn, "steps")  # files from before crc: rows without it
         if settings.max_bytes is not None:
             page = conn.execute("PRAGMA page_size").fetchone()[0]
             conn.execute(f"PRAGMA max_page_count={max(1, settings.max_bytes // page)}")
@@ -270,20 +280,14 @@ class Recorder:
         conn, kind = self._conn, item[0]
         if kind == "step":
             _, branch, rec, store_frame = item
-            conn.execute(_INSERT_STEP, (branch, *record_codec.summary_row(rec)))
+            conn.execute(*_with_crc(_INSERT_STEP, (branch, *record_codec.summary_row(rec)), self._checked))
             if store_frame and record_codec.has_frame_data(rec):
                 meta, data = record_codec.frame_row(rec, compress=self.settings.compress)
-                conn.execute(
-                    "INSERT OR REPLACE INTO frames(branch, step, meta, data) VALUES (?, ?, ?, ?)",
-                    (branch, rec.step, meta, data),
-                )
+                conn.execute(*_with_crc(_INSERT_FRAME, (branch, rec.step, meta, data), self._checked))
         elif kind == "checkpoint":
             _, branch, step, after, skeleton, arrays = item
             data = tree.pack_arrays(arrays, compress=self.settings.compress)
-            conn.execute(
-                "INSERT OR REPLACE INTO checkpoints(branch, step, after_event, skeleton, data) VALUES (?, ?, ?, ?, ?)",
-                (branch, step, after, skeleton, data),
-            )
+            conn.execute(*_with_crc(_INSERT_CHECKPOINT, (branch, step, after, skeleton, data), self._checked))
         elif kind == "event":
             conn.execute(
                 "INSERT INTO events(id, branch, step, kind, name, old, new, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 from engine import TrainConfig, Trainer
 from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
-from sessions import LiveSession, RecordSettings
+from sessions import LiveSession, RecordSettings, checksum
+from sessions.record_codec import SUMMARY_COLUMNS
 
 
 def tiny_config(**changes: object) -> TrainConfig:
@@ -104,3 +106,16 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, l
     with LiveSession.create(path, Trainer(tiny_config()), settings=settings) as live:
         recs = [live.step() for _ in range(30)]
     yield path, recs
+
+
+def rewrite_checksums(conn: sqlite3.Connection) -> None:
+    """Make every row's crc match its values again, as a file edited on purpose (or recorded
+    elsewhere) would have them."""
+    cols = {
+        "steps": ("branch", *SUMMARY_COLUMNS),
+        "frames": ("branch", "step", "meta", "data"),
+        "checkpoints": ("branch", "step", "after_event", "skeleton", "data"),
+    }
+    for table, names in cols.items():
+        for rid, *values in conn.execute(f"SELECT id, {', '.join(names)} FROM {table}").fetchall():
+            conn.execute(f"UPDATE {table} SET crc=? WHERE id=?", (checksum.row_crc(values), rid))

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from session_fixtures import tiny_config
+from session_fixtures import rewrite_checksums, tiny_config
 
 from engine import Trainer
 from sessions import LiveSession, RecordingError, RecordSettings, Session, SessionError, tree
@@ -228,6 +228,9 @@ def test_crafted_pickle_payloads_in_the_file_run_nothing(
     # 3. a frame blob and a summary blob that are pickles
     conn.execute("UPDATE frames SET data=? WHERE step=3", (payload,))
     conn.execute("UPDATE steps SET arrays=? WHERE step=4", (payload,))
+    # A CRC is no protection against a crafted file (anyone can recompute it): with the
+    # checksums made to match, the decoders must refuse the payloads on their own.
+    rewrite_checksums(conn)
     conn.commit()
     conn.close()
     with Session.open(path) as s:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from session_fixtures import tiny_config
+from session_fixtures import rewrite_checksums, tiny_config
 
 from engine import Trainer
 from engine.record import StepRecord
@@ -132,6 +132,7 @@ def test_regeneration_that_disagrees_with_the_file_is_flagged(tmp_path: Path) ->
         live.run(8)
     conn = sqlite3.connect(path)
     conn.execute("UPDATE steps SET loss = loss + 1 WHERE step = 5")  # as if recorded elsewhere
+    rewrite_checksums(conn)
     conn.commit()
     conn.close()
     with Session.open(path) as s:
