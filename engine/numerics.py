@@ -104,6 +104,7 @@ LABELS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _cpu_info() -> tuple[str, str]:
     """(vendor id, model name) of this CPU, from /proc/cpuinfo where there is one."""
     vendor, model = "", ""
