@@ -339,3 +339,55 @@ def test_a_trainer_pinned_to_the_torch_loops_runs_them_whatever_the_process_defa
         for a, c in zip(want, other, strict=True)
         for k in a.gates or {}
     )
+
+
+# The C++ kernels are built per instruction set (AVX512 or AVX2 vectors, engine/native/builder.py).
+# Both builds must give the same bits, or a session recorded on one kind of CPU would not
+# regenerate exactly on the other (engine.numerics treats "native/AVX2" and "native/AVX512"
+# as one). Every op, forward and backward, on fixed inputs whose H has a vector-width tail.
+VARIANT_PROBE = r"""
+import hashlib, json
+import numpy as np, torch
+from engine import native
+torch.set_num_threads(2)
+assert native.load(), native.status()
+ops = native.ops()
+rng = np.random.default_rng(0)
+def R(*s, sc=1.0):
+    return torch.from_numpy((rng.standard_normal(s) * sc).astype(np.float32))
+def h(ts):
+    m = hashlib.sha256()
+    for t in ts:
+        m.update(t.contiguous().numpy().tobytes())
+    return m.hexdigest()[:16]
+out = {"variant": native.variant()}
+for T, B, H in ((9, 5, 21), (12, 32, 64)):
+    for name, G in (("rnn", 1), ("lstm", 4), ("gru", 3)):
+        xp, h0, c0 = R(T, B, G * H), R(B, H, sc=0.3), R(B, H, sc=0.3)
+        w, b, g = R(G * H, H, sc=H ** -0.5), R(G * H, sc=0.1), R(T, B, H)
+        if name == "rnn":
+            hs = ops.rnn_forward(xp, h0, w, b)
+            res = [hs, *ops.rnn_backward(g, hs, w)]
+        elif name == "lstm":
+            act, hs, cs, tcs = ops.lstm_forward(xp, h0, c0, w, b)
+            res = [act, hs, cs, tcs, *ops.lstm_backward(g, R(T, B, H), act, cs, tcs, c0, w)]
+        else:
+            act, hp, hs = ops.gru_forward(xp, h0, w, b)
+            res = [act, hp, hs, *ops.gru_backward(g, act, hp, hs, h0, w)]
+        out[f"{name}/T{T}B{B}H{H}"] = h(res)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_the_avx2_and_avx512_builds_of_the_kernels_give_the_same_bits() -> None:
+    import json
+
+    from cpu_kinds import producible, run_as
+
+    vector = [c for c in producible() if c in ("AVX2", "AVX512")]
+    if len(vector) < 2:
+        pytest.skip("this CPU runs one vector instruction set only (no AVX-512): nothing to compare")
+    runs = {c: json.loads(run_as(c, VARIANT_PROBE, {native.ENV: "native"}).splitlines()[-1]) for c in vector}
+    assert runs["AVX2"].pop("variant") == "native/AVX2" and runs["AVX512"].pop("variant") == "native/AVX512"
+    assert runs["AVX2"] == runs["AVX512"]

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from session_fixtures import tiny_config
 
 from engine import Trainer
@@ -36,6 +37,8 @@ from main import main
 from sessions import Session, SessionError
 from sessions.record_codec import FRAME_FIELDS
 warnings.simplefilter("ignore")
+import torch
+torch.set_num_threads(2)  # as the recording (threads are part of the numerics fingerprint)
 
 def digest(rec):
     m = hashlib.sha256()
@@ -112,8 +115,13 @@ def intact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     path = tmp_path_factory.mktemp("fuzz") / "intact.rnnscope"
     tr = Trainer(tiny_config())
     tr.kernels = "torch"
-    with LiveSession.create(path, tr, settings=RecordSettings(checkpoint_every=4, frame_every=3)) as live:
-        live.run(STEPS)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the reader child's count
+    try:
+        with LiveSession.create(path, tr, settings=RecordSettings(checkpoint_every=4, frame_every=3)) as live:
+            live.run(STEPS)
+    finally:
+        torch.set_num_threads(threads)
     for suffix in ("-wal", "-shm"):
         assert not Path(f"{path}{suffix}").exists()
     got = _read(path)[str(path)]
