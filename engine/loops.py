@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from engine import numerics
+
 
 def shift_in(first: Tensor, seq: Tensor) -> Tensor:
     """[first, seq_0 .. seq_{T-2}]: the previous-step values for every t. (T, B, H)"""
@@ -62,7 +64,7 @@ def lstm_forward(
     ):
         a.addmm_(h, w_t)
         g_pre = g.clone()
-        a.sigmoid_()
+        numerics.sigmoid_(a)
         torch.tanh(g_pre, out=g)
         c = torch.mul(f, c, out=c_out)
         c.addcmul_(i, g)
@@ -128,7 +130,7 @@ def gru_forward(xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor) -> tuple[Ten
         p = torch.addmm(b_hh, h, w_t, out=hp[t])
         a = act[t]
         rz = torch.add(xp[t, :, : 2 * H], p[:, : 2 * H], out=a[:, : 2 * H])
-        rz.sigmoid_()
+        numerics.sigmoid_(rz)
         n = torch.addcmul(xp[t, :, 2 * H :], a[:, :H], p[:, 2 * H :], out=a[:, 2 * H :])
         n.tanh_()
         hn = torch.sub(h, n, out=hs[t])

@@ -5,12 +5,13 @@ Measured (torch 2.13 CPU wheel, AMD EPYC with AVX-512, every ATen capability thi
 ``ATEN_CPU_CAPABILITY=avx512|avx2|default`` in separate processes; benchmarks/bench_drift.py and
 tests/engine/test_numerics.py repeat it):
 
-- Between AVX2 and AVX512 only ``torch.log_softmax`` / ``softmax`` differ, in the last bit,
-  for rows of 10 classes or more: ATen's vectorised kernel reduces each row in 8 or 16 lanes,
-  in a different order. Cross-entropy is built on it, so its loss and its gradient differ, and
-  from the second step on so does everything the weights touch. Elementwise sigmoid, tanh
-  and exp (SLEEF), sums and norms, Adam, clipping, ``randn``, MKL's sgemm, and both builds
-  (AVX2, AVX512) of the C++ recurrence kernels give identical bits, at 1 and 2 threads.
+- Between AVX2 and AVX512, ``torch.log_softmax`` / ``softmax`` differ in the last bit for rows
+  of 10 classes or more: ATen's vectorised kernel reduces each row in 8 or 16 lanes, in a
+  different order. Cross-entropy is built on it, so its loss and its gradient differ, and
+  from the second step on so does everything the weights touch. ``torch.sigmoid`` differs on
+  rows whose length is not a multiple of 16 (its SIMD tail rounds otherwise), and so did the
+  C++ kernels' own scalar tails (now partial vectors). Elementwise tanh and exp (SLEEF), sums
+  and norms, Adam, clipping, ``randn``, MKL's sgemm give identical bits, at 1 and 2 threads.
 - A log-softmax composed of ``amax``, ``exp``, ``sum`` and ``log`` gives identical bits at
   AVX2 and AVX512, forward and backward (the reductions along a row do not depend on the vector
   width). :func:`cross_entropy` is that composition. Its cost is within noise of
@@ -22,8 +23,9 @@ tests/engine/test_numerics.py repeat it):
   the step (LSTM/GRU, B32 T50 H64 and B32 T100 H256). That is far above a default's budget, so
   the BLAS vendor is part of the fingerprint and a different one is detected, not hidden.
 
-``REVISION`` numbers the engine's numerics: 1 is torch's own cross-entropy (sessions recorded
-before fingerprints, which replay on it), 2 is :func:`cross_entropy`. A Trainer pins the
+``REVISION`` numbers the engine's numerics: 1 is torch's own cross-entropy and sigmoid (sessions
+recorded before fingerprints, which replay on them), 2 is :func:`cross_entropy` and
+:func:`sigmoid_`. A Trainer pins the
 revision it runs (``Trainer.numerics``), as it pins its loops, so an old session still replays
 bit for bit where it was recorded.
 """
@@ -69,6 +71,17 @@ def pinned(rev: int) -> Iterator[None]:
         yield
     finally:
         _local.revision = before
+
+
+def sigmoid_(x: Tensor) -> Tensor:
+    """In-place logistic sigmoid whose bits do not depend on the vector width (revision 2):
+    1 / (1 + exp(-x)) from elementwise ops. ATen's own sigmoid rounds the elements of a row's
+    SIMD tail differently from the rest, and which elements are the tail depends on 8 or 16
+    lanes (measured: rows of 18, 22 and 26 differ between AVX2 and AVX-512). Revision 1 keeps
+    ``Tensor.sigmoid_``."""
+    if _local.revision == LEGACY_REVISION or x.device.type != "cpu":  # one kernel launch on a GPU
+        return x.sigmoid_()
+    return x.neg_().exp_().add_(1.0).reciprocal_()
 
 
 def log_softmax(logits: Tensor) -> Tensor:

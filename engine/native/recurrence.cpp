@@ -45,20 +45,22 @@ inline void over_rows(int64_t B, int64_t per_row, const F& f) {
   at::parallel_for(0, B, std::max<int64_t>(1, kParallelWork / std::max<int64_t>(per_row, 1)), f);
 }
 
-inline float sigmoid1(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 inline Vec sigmoidv(const Vec& x) { return (Vec(1.0f) + x.neg().exp()).reciprocal(); }
 
-// out[j] = sigmoid(in[j]) (in == out allowed)
+// out[j] = sigmoid(in[j]) (in == out allowed). The tail goes through the same SIMD function
+// in a partial vector, never through std::exp/std::tanh: which elements fall in the tail
+// depends on the vector width (8 or 16 lanes), and a scalar tail made the AVX2 and AVX-512
+// builds round those elements differently (engine/numerics.py).
 inline void sigmoid_row(const float* in, float* out, int64_t n) {
   int64_t j = 0;
   for (; j + W <= n; j += W) sigmoidv(Vec::loadu(in + j)).store(out + j);
-  for (; j < n; ++j) out[j] = sigmoid1(in[j]);
+  if (j < n) sigmoidv(Vec::loadu(in + j, n - j)).store(out + j, static_cast<int>(n - j));
 }
 
 inline void tanh_row(const float* in, float* out, int64_t n) {
   int64_t j = 0;
   for (; j + W <= n; j += W) Vec::loadu(in + j).tanh().store(out + j);
-  for (; j < n; ++j) out[j] = std::tanh(in[j]);
+  if (j < n) Vec::loadu(in + j, n - j).tanh().store(out + j, static_cast<int>(n - j));
 }
 
 void check_inputs(const char* op, const Tensor& xp, const Tensor& h0, const Tensor& w_hh, int64_t gates) {

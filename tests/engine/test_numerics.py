@@ -125,12 +125,12 @@ for v in (10, 96, 1000):
     loss = numerics.cross_entropy(x, y)
     loss.backward()
     out[f"ce{v}"] = h(loss, x.grad)
-for cell, task in (("lstm", "copy"), ("gru", "reverse"), ("rnn", "adding")):
-    tr = Trainer(TrainConfig(model=cell, task=task, hidden_size=16, batch_size=8, seed=3, device="cpu", probe_every=2))
+for cell, task, H, B in (("lstm", "copy", 16, 8), ("gru", "reverse", 13, 5), ("rnn", "adding", 16, 8), ("lstm", "charlm", 5, 3)):
+    tr = Trainer(TrainConfig(model=cell, task=task, hidden_size=H, batch_size=B, seed=3, device="cpu", probe_every=2))
     tr.kernels = "torch"
     recs = [tr.step() for _ in range(6)]
     parts = [p for r in recs for p in r.parts.values()]
-    out[f"train/{cell}"] = h(np.array([r.loss for r in recs]), np.array([r.grad_norm for r in recs]),
+    out[f"train/{cell}/{task}"] = h(np.array([r.loss for r in recs]), np.array([r.grad_norm for r in recs]),
                              *[p.h_grad_norm for p in parts], *[p.hidden for p in parts if p.hidden is not None])
 print(json.dumps(out))
 """

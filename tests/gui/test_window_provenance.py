@@ -45,8 +45,8 @@ def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -
         qtbot.waitUntil(lambda: not gates._banner.isVisible(), timeout=T)
 
         dlg = win.properties_dialog()
-        qtbot.addWidget(dlg)
         report = dlg.text.toPlainText()
+        dlg.close()
         assert "recorded on" in report and "ATen CPU code path: DEFAULT" in report
         assert "this machine" in report and "Differs:" in report
         tip = win.status.labels["device"].toolTip()
