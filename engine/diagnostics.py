@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from engine import native
+from engine import native, numerics
 from engine.cells import Capture
 from engine.record import NonFinite
 
@@ -20,13 +20,23 @@ JACOBIAN_RTOL = 1e-6  # a row stops once its estimate moved by at most this much
 
 
 def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
-    """(T, B, H) gradients -> (T,) mean over the batch of ||g_{t,b}||, over samples with
-    t < their length (``valid`` (T, B) bool); NaN where no sample is valid."""
-    norms = torch.linalg.vector_norm(grad, dim=2)  # (T, B)
-    if grad.dtype != torch.float64 and not bool(torch.isfinite(norms).all()):
-        # Squares overflow float32 from ~1e19 on, long before the norm itself would: an
-        # exploding gradient must show its size, not inf. (NaN/Inf in grad stay as they are.)
-        norms = torch.linalg.vector_norm(grad, dim=2, dtype=torch.float64).to(grad.dtype)
+    """(T, B, H) gradients -> (T,) float64 mean over the batch of ||g_{t,b}||, over samples with
+    t < their length (``valid`` (T, B) bool); NaN where no sample is valid.
+
+    Always summed in float64: in float32 the squares underflow below ~1e-19 (the norm of a
+    gradient of 1e-23 came out exactly 0, while the per-unit values were right down to 1e-38)
+    and overflow above ~1e19. float64 holds the square of every float32 value, so the norm is
+    right across float32's whole range, subnormals (down to 1.4e-45) included; a gradient
+    below that is exactly zero in float32 training itself, and reads as 0.
+
+    Numerics revision 1 (sessions recorded before this) keeps its float32 sums, so that what
+    such a file stored regenerates bit for bit."""
+    if numerics.revision() == numerics.LEGACY_REVISION and grad.dtype != torch.float64:
+        norms = torch.linalg.vector_norm(grad, dim=2)
+        if not bool(torch.isfinite(norms).all()):  # squares overflow float32 from ~1e19 on
+            norms = torch.linalg.vector_norm(grad, dim=2, dtype=torch.float64).to(grad.dtype)
+    else:
+        norms = torch.linalg.vector_norm(grad, dim=2, dtype=torch.float64)  # (T, B)
     if valid is None:
         return norms.mean(dim=1)
     w = valid.to(norms.dtype)

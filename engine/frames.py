@@ -21,6 +21,12 @@ def _np(x: Tensor) -> np.ndarray:
     return x.detach().to("cpu", torch.float32).numpy()
 
 
+def _np64(x: Tensor) -> np.ndarray:
+    """Gradient norms stay float64 (they span more decades than float32 holds), except under
+    numerics revision 1, whose files stored them as float32."""
+    return x.detach().to("cpu", x.dtype).numpy()
+
+
 def part_record(
     stack: RecurrentStack,
     caps: list[Capture],
@@ -40,8 +46,8 @@ def part_record(
         rec = PartRecord(
             cell_type=cell,
             length=T,
-            h_grad_norm=_np(h_norm),
-            c_grad_norm=None if c_norm is None else _np(c_norm),
+            h_grad_norm=_np64(h_norm),
+            c_grad_norm=None if c_norm is None else _np64(c_norm),
         )
         if probe is None:
             return rec

@@ -62,7 +62,7 @@ class PartRecord:
 
     cell_type: str  # rnn | lstm | gru
     length: int  # T (padded length of this step's batch)
-    h_grad_norm: np.ndarray  # (L, T) batch mean of ||dL/dh_t|| over samples with t < their length
+    h_grad_norm: np.ndarray  # (L, T) float64 batch mean of ||dL/dh_t|| over samples with t < their length
     c_grad_norm: np.ndarray | None  # (L, T) the same for the LSTM cell state
     # --- probe frame (None on steps that are not probed) ---
     whh_singular_values: np.ndarray | None = None  # (L, H) of the stacked (G*H, H) W_hh, descending

@@ -74,8 +74,9 @@ class Buffer:
 
 
 def _log10(a: np.ndarray) -> np.ndarray:
+    """log10 of gradient norms (float64: they reach below float32's range), kept as float32."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.log10(np.asarray(a, dtype=np.float32))
+        out = np.log10(np.asarray(a, dtype=np.float64)).astype(np.float32)
     out[np.isneginf(out)] = LOG_FLOOR
     return out
 

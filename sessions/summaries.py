@@ -21,7 +21,7 @@ from sessions import blobs
 class PartSummaries:
     cell_type: str
     length: np.ndarray  # (N,) int64 T of each step
-    h_grad_norm: np.ndarray  # (N, L, T_max) float32, NaN-padded
+    h_grad_norm: np.ndarray  # (N, L, T_max) float64 (float32 in files of numerics revision 1), NaN-padded
     c_grad_norm: np.ndarray | None  # (N, L, T_max) or None (no cell state)
 
 
@@ -51,9 +51,10 @@ class Summaries:
 
 def _pad(arrays: list[np.ndarray], t_max: int) -> np.ndarray:
     if not arrays:
-        return np.zeros((0, 0, t_max), np.float32)
+        return np.zeros((0, 0, t_max), np.float64)
     first = arrays[0]
-    out = np.full((len(arrays), first.shape[0], t_max), np.nan, dtype=first.dtype)
+    # float64 since numerics revision 2, float32 before: a file with both (resumed) keeps float64
+    out = np.full((len(arrays), first.shape[0], t_max), np.nan, dtype=np.result_type(*arrays))
     for i, a in enumerate(arrays):
         out[i, : a.shape[0], : a.shape[1]] = a
     return out

@@ -692,7 +692,7 @@ def test_seq2seq_evaluation_decodes_greedily_without_teacher_forcing(task: str) 
 
 def _check_part_shapes(part: PartRecord, cell: str, L: int, T: int, H: int, frame: bool) -> None:
     assert part.cell_type == cell and part.length == T
-    assert part.h_grad_norm.shape == (L, T) and part.h_grad_norm.dtype == np.float32
+    assert part.h_grad_norm.shape == (L, T) and part.h_grad_norm.dtype == np.float64  # issue 11: no underflow
     if cell == "lstm":
         assert part.c_grad_norm is not None and part.c_grad_norm.shape == (L, T)
     else:
