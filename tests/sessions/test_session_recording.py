@@ -70,7 +70,8 @@ def test_summaries_are_the_recorded_values(recorded: tuple[Path, list[StepRecord
         np.testing.assert_array_equal(summ.loss, [r.loss for r in recs])
         np.testing.assert_array_equal(summ.grad_norm, [r.grad_norm for r in recs])
         assert np.isnan(summ.clip_threshold).all()
-        assert summ.h_grad_norm.shape == (30, 1, 8) and summ.h_grad_norm.dtype == np.float64  # issue 11: float64 norms
+        assert summ.h_grad_norm.dtype == np.float64  # issue 11: float64 norms
+        assert summ.h_grad_norm.shape == (30, 1, 8)
         np.testing.assert_array_equal(summ.h_grad_norm, np.stack([r.h_grad_norm for r in recs]))
         c = summ.parts["rnn"].c_grad_norm
         assert c is not None
