@@ -7,6 +7,8 @@ torch tensors on the capture's device; the trainer converts them to numpy once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -14,7 +16,7 @@ from engine import native, numerics
 from engine.cells import Capture
 from engine.record import NonFinite
 
-JACOBIAN_ITERS = 48  # at most this many Lanczos steps for ||dh_t/dh_{t-1}||_2
+JACOBIAN_ITERS = 48  # at most this many Lanczos steps for a step Jacobian's norm
 JACOBIAN_CHECK_EVERY = 4  # Lanczos steps between convergence checks (each an eigensolve)
 JACOBIAN_RTOL = 1e-6  # a row stops once its estimate moved by at most this much between checks
 
@@ -45,26 +47,15 @@ def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:
 
 
 def _jacobian_factors(cell: str, cap: Capture, b: int, w_hh: Tensor) -> tuple[Tensor, Tensor | None]:
-    """For sample b: E (T, G*H) and a (T, H) such that the step Jacobian acts as
-    J_t v = a_t * v + sum over gate blocks of E_t * (W_hh v)   (c_{t-1} held fixed for LSTM)."""
+    """For sample b of a tanh RNN or GRU: E (T, G*H) and a (T, H) such that the step Jacobian
+    acts as J_t v = a_t * v + sum over gate blocks of E_t * (W_hh v)."""
     assert cap.h is not None and cap.h0 is not None
     h = cap.h[:, b]  # (T, H)
     H = h.shape[1]
     if cell == "rnn":
         return 1.0 - h * h, None
-    assert cap.act is not None
+    assert cap.act is not None and cap.hp is not None
     act = cap.act[:, b]
-    if cell == "lstm":
-        assert cap.c is not None and cap.c0 is not None and cap.tanh_c is not None
-        i, f, g, o = act.split(H, dim=1)
-        tc = cap.tanh_c[:, b]
-        c_prev = torch.cat([cap.c0[b : b + 1], cap.c[:-1, b]], dim=0)
-        k = o * (1.0 - tc * tc)
-        e = torch.cat(
-            [k * g * i * (1 - i), k * c_prev * f * (1 - f), k * i * (1 - g * g), tc * o * (1 - o)], 1
-        )
-        return e, None
-    assert cap.hp is not None
     r, z, n = act.split(H, dim=1)
     h_prev = torch.cat([cap.h0[b : b + 1], h[:-1]], dim=0)
     d_n = (1 - z) * (1 - n * n)
@@ -72,22 +63,70 @@ def _jacobian_factors(cell: str, cap: Capture, b: int, w_hh: Tensor) -> tuple[Te
     return e, z
 
 
+def start_vector(n: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """(n,) the Lanczos start: a fixed pseudo-random unit vector (the same on every run and
+    machine). Not a constant one: ones/sqrt(n) can lie in the null space of J_t^T J_t (H=2 with
+    W_hh's rows summing to 0 reported a norm of 0 where the exact one was 0.02-0.37), while a
+    random direction has a component along the top singular vector with probability one."""
+    v = torch.randn(n, generator=torch.Generator().manual_seed(0x1ACC05 + n), dtype=torch.float64)
+    return (v / torch.linalg.vector_norm(v)).to(dtype=dtype, device=device)
+
+
+def _lstm_joint_jtj(cap: Capture, b: int, w_hh: Tensor) -> Callable[[Tensor], Tensor]:
+    """v (T, 2H) = (dh_{t-1}, dc_{t-1}) for every t -> J_t^T J_t v, where J_t is the LSTM's joint
+    state map d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of sample b:
+        dc_t = f * dc_{t-1} + [g i(1-i), c_{t-1} f(1-f), i (1-g^2)] . (W_hh dh_{t-1})_{i,f,g}
+        dh_t = o (1 - tanh^2 c_t) * dc_t + tanh(c_t) o(1-o) * (W_hh dh_{t-1})_o
+    Its c -> c block is diag(f_t): the cell-state highway the h-only Jacobian leaves out."""
+    assert cap.act is not None and cap.c is not None and cap.c0 is not None and cap.tanh_c is not None
+    act = cap.act[:, b]
+    H = w_hh.shape[1]
+    T = act.shape[0]
+    i, f, g, o = act.split(H, dim=1)
+    tc = cap.tanh_c[:, b]
+    c_prev = torch.cat([cap.c0[b : b + 1], cap.c[:-1, b]], dim=0)
+    k = o * (1.0 - tc * tc)  # dh_t/dc_t
+    ec = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], 1).view(T, 3, H)
+    eo = tc * o * (1 - o)
+    w_t = w_hh.t()
+
+    def jtj(v: Tensor) -> Tensor:
+        vh, vc = v[:, :H], v[:, H:]
+        s = vh.mm(w_t)  # (T, 4H)
+        dc = f * vc + (ec * s[:, : 3 * H].view(T, 3, H)).sum(dim=1)
+        dh = k * dc + eo * s[:, 3 * H :]
+        wc = dc + k * dh  # J^T (dh, dc): the gradient reaching c_t
+        gs = torch.cat([(ec * wc.unsqueeze(1)).view(T, 3 * H), eo * dh], dim=1)
+        return torch.cat([gs.mm(w_hh), f * wc], dim=1)
+
+    return jtj
+
+
 def jacobian_norms(
     cell: str, cap: Capture, b: int, w_hh: Tensor, iters: int = JACOBIAN_ITERS, rtol: float = JACOBIAN_RTOL
 ) -> Tensor:
-    """(T,) spectral norm of dh_t/dh_{t-1} for probe sample b, all t at once.
+    """(T,) the recurrence's gain at every t for probe sample b: the spectral norm of the step
+    Jacobian of the cell's recurrent state. tanh RNN and GRU: ||dh_t/dh_{t-1}||; LSTM: the joint
+    ||d(h_t, c_t)/d(h_{t-1}, c_{t-1})||, which includes the c -> c highway (diag f_t). The
+    product of these gains over t bounds how much a gradient can shrink or grow on its way back.
 
-    Lanczos on J_t^T J_t with full reorthogonalisation, batched over t, from a fixed start
-    vector (repeated runs agree bit for bit); J is applied implicitly through W_hh, so a
-    step costs two (T, H) x (H, G*H) matmuls. At most ``iters`` Lanczos steps (capped at H).
-    Every ``JACOBIAN_CHECK_EVERY`` steps the largest Ritz value is computed (a small batched
-    eigensolve, the costly part); it stops once that moved by <= ``rtol`` at every t. The
-    result is a lower bound that tests hold within 1e-3 of the exact norm."""
+    Lanczos on J_t^T J_t with full reorthogonalisation, batched over t, from a fixed
+    pseudo-random start (:func:`start_vector`; repeated runs agree bit for bit); J is applied
+    implicitly through W_hh, so a step costs two (T, H) x (H, G*H) matmuls. At most ``iters``
+    Lanczos steps (capped at the state size). Every ``JACOBIAN_CHECK_EVERY`` steps the largest
+    Ritz value is computed (a small batched eigensolve, the costly part); it stops once that
+    moved by <= ``rtol`` at every t. The result is a lower bound that tests hold within 1e-3 of
+    the exact norm."""
+    if cell == "lstm":
+        assert cap.act is not None
+        H = w_hh.shape[1]
+        return _lanczos_top(_lstm_joint_jtj(cap, b, w_hh), cap.act.shape[0], 2 * H, cap.act, iters, rtol)
     e, a = _jacobian_factors(cell, cap, b, w_hh)
-    if native.use_native(e):  # the same algorithm in C++ (engine/native/jacobian.cpp)
-        return native.ops().jacobian_norms(e, a, w_hh, iters, rtol, JACOBIAN_CHECK_EVERY)
     T, GH = e.shape
     H = w_hh.shape[1]
+    if native.use_native(e):  # the same algorithm in C++ (engine/native/jacobian.cpp)
+        q0 = start_vector(H, e.dtype, e.device)
+        return native.ops().jacobian_norms(e, a, w_hh, q0, iters, rtol, JACOBIAN_CHECK_EVERY)
     G = GH // H
     w_t = w_hh.t()
     e3 = e.view(T, G, H)
@@ -99,19 +138,27 @@ def jacobian_norms(
         out = (e3 * u.unsqueeze(1)).view(T, GH).mm(w_hh)  # J^T u
         return out if a is None else out + a * u
 
-    k = min(iters, H)
-    basis = e.new_empty(T, k, H)
-    alphas = e.new_empty(T, k)
-    betas = e.new_empty(T, k)
-    q = torch.full((T, H), H**-0.5, dtype=e.dtype, device=e.device)
-    top = torch.zeros(T, dtype=torch.float64, device=e.device)
-    live = torch.ones(T, dtype=torch.bool, device=e.device)  # rows whose estimate still moves
+    return _lanczos_top(jtj, T, H, e, iters, rtol)
+
+
+def _lanczos_top(
+    jtj: Callable[[Tensor], Tensor], T: int, n_dim: int, like: Tensor, iters: int, rtol: float
+) -> Tensor:
+    """(T,) sqrt of the largest eigenvalue of the T symmetric operators ``jtj`` acts with on
+    (T, n_dim) vectors (see :func:`jacobian_norms`)."""
+    k = min(iters, n_dim)
+    basis = like.new_empty(T, k, n_dim)
+    alphas = like.new_empty(T, k)
+    betas = like.new_empty(T, k)
+    q = start_vector(n_dim, like.dtype, like.device).expand(T, n_dim).clone()
+    top = torch.zeros(T, dtype=torch.float64, device=like.device)
+    live = torch.ones(T, dtype=torch.bool, device=like.device)  # rows whose estimate still moves
     for j in range(k):
         basis[:, j] = q
         w = jtj(q)
         alphas[:, j] = (w * q).sum(dim=1)
-        qs = basis[:, : j + 1]  # (T, j+1, H)
-        w3 = w.unsqueeze(1)  # (T, 1, H)
+        qs = basis[:, : j + 1]  # (T, j+1, n)
+        w3 = w.unsqueeze(1)  # (T, 1, n)
         for _ in range(2):  # full reorthogonalisation, twice is enough (Kahan-Parlett)
             w3 = torch.baddbmm(w3, torch.bmm(w3, qs.transpose(1, 2)), qs, alpha=-1.0)
         w = w3.squeeze(1)
@@ -130,7 +177,7 @@ def jacobian_norms(
             live[rows] = (now - previous).abs() > rtol * now.abs()
             if n == k or not bool(live.any()):
                 break
-    return top.clamp_min(0.0).sqrt().to(e.dtype)
+    return top.clamp_min(0.0).sqrt().to(like.dtype)
 
 
 def _top_ritz_value(alphas: Tensor, betas: Tensor) -> Tensor:

@@ -244,3 +244,10 @@ def expected_drift(steps: int) -> str:
         f"Past {DRIFT[-1][0]} replayed steps a last-bit difference was measured to make a different "
         "run altogether: treat this frame as another run's."
     )
+
+
+# Read the static parts once, at import, on the importing thread: torch.__config__.show() asks
+# MKL and oneDNN for their versions, which is best not done first from a worker thread while
+# another runs MKL (0.3 ms here).
+_blas()
+_cpu_info()

@@ -71,7 +71,9 @@ class PartRecord:
     cell: np.ndarray | None = None  # (L, T, H) c_t (LSTM)
     h_grad: np.ndarray | None = None  # (L, T, H) dL/dh_t (total) of the probe sample
     c_grad: np.ndarray | None = None  # (L, T, H) dL/dc_t of the probe sample (LSTM)
-    jacobian_norm: np.ndarray | None = None  # (L, T) spectral norm of dh_t/dh_{t-1}, probe sample
+    jacobian_norm: np.ndarray | None = (
+        None  # (L, T) recurrence gain of the probe sample: ||dh_t/dh_{t-1}||, LSTM joint (h, c)
+    )
     probe_length: int | None = None  # valid timesteps of the probe sample
 
     @property

@@ -26,7 +26,7 @@ PANELS: dict[str, str] = {
     "gates": "gate activations of the probe sample (LSTM i f g o, GRU r z n)",
     "states": "h_t and c_t of the probe sample",
     "singular_values": "singular values of W_hh per layer, with the line at 1",
-    "jacobian": "per-step Jacobian norm ||dh_t/dh_{t-1}|| and tanh' saturation",
+    "jacobian": "per-step recurrence gain (||dh_t/dh_{t-1}||; LSTM: joint (h, c)) and tanh' saturation",
     "sample": "the probe sample: input, target, prediction (Seq2Seq: teacher-forced and free-running)",
     "compare": "the demo's runs side by side: parameter counts, step time, metric, validation",
 }

@@ -6,10 +6,11 @@
 // the two ATen matrix products plus plain loops over the (T, H) vectors, and the top
 // eigenvalue of each small Lanczos tridiagonal comes from bisection on its Sturm sequence.
 //
-// The algorithm, its start vector, its stopping rule and its result are those of the
-// Python version (which stays the reference and the path for CUDA and float64):
+// The algorithm, its start vector (passed in: diagnostics.start_vector), its stopping rule
+// and its result are those of the Python version (which stays the reference and the path for CUDA and float64):
 //   J_t v = a_t * v + sum over gate blocks g of E_{t,g} * (W_hh v)_g      (a: GRU only)
-// e (T, G*H), a (T, H) or none, w_hh (G*H, H); returns (T,) ||J_t||_2 as float32.
+// e (T, G*H), a (T, H) or none, w_hh (G*H, H), q0 (H,); returns (T,) ||J_t||_2 as float32.
+// The LSTM's joint (h, c) Jacobian has no such form and stays in Python.
 
 #include <ATen/core/Tensor.h>
 #include <ATen/cpu/vec/vec.h>
@@ -83,11 +84,13 @@ double top_eigenvalue(const double* a, const double* b, int64_t n) {
   return 0.5 * (lo + hi);
 }
 
-Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, const Tensor& w_hh_in, int64_t iters,
-                      double rtol, int64_t check_every) {
+Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, const Tensor& w_hh_in,
+                      const Tensor& q0_in, int64_t iters, double rtol, int64_t check_every) {
   TORCH_CHECK(e_in.device().is_cpu() && e_in.scalar_type() == at::kFloat && w_hh_in.scalar_type() == at::kFloat,
               "jacobian_norms: float32 CPU tensors only");
-  const Tensor e = e_in.contiguous(), w_hh = w_hh_in.contiguous();
+  const Tensor e = e_in.contiguous(), w_hh = w_hh_in.contiguous(), q0 = q0_in.contiguous();
+  TORCH_CHECK(q0.scalar_type() == at::kFloat && q0.dim() == 1 && q0.size(0) == w_hh.size(1),
+              "jacobian_norms: the start vector q0 must be (H,) float32");
   const bool has_a = a_in.has_value() && a_in->defined();
   const Tensor a = has_a ? a_in->contiguous() : Tensor();
   const int64_t T = e.size(0), GH = e.size(1), H = w_hh.size(1), G = GH / H;
@@ -106,7 +109,8 @@ Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, con
   std::vector<int64_t> rows(static_cast<size_t>(T));
   for (const auto t : c10::irange(T)) rows[t] = t;
   float* qp = q.mutable_data_ptr<float>();
-  std::fill(qp, qp + T * H, static_cast<float>(1.0 / std::sqrt(static_cast<double>(H))));
+  const float* q0p = q0.const_data_ptr<float>();  // the start vector, the same for every t
+  for (const auto t : c10::irange(T)) std::copy_n(q0p, H, qp + t * H);
   const float* ep = e.const_data_ptr<float>();
   const float* ap = has_a ? a.const_data_ptr<float>() : nullptr;
   float* eup = eu.mutable_data_ptr<float>();
@@ -179,6 +183,6 @@ Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, con
 }  // namespace rnnscope_jacobian
 
 TORCH_LIBRARY_FRAGMENT(rnnscope, m) {
-  m.def("jacobian_norms(Tensor e, Tensor? a, Tensor w_hh, int iters, float rtol, int check_every) -> Tensor",
+  m.def("jacobian_norms(Tensor e, Tensor? a, Tensor w_hh, Tensor q0, int iters, float rtol, int check_every) -> Tensor",
         &rnnscope_jacobian::jacobian_norms);
 }

@@ -4,7 +4,8 @@ Over steps (x linked, click to seek): loss (log axis) and the task metric, with 
 marker at every live edit; the global gradient norm before and after clipping with the
 clipping threshold; the learning rate. Red crosses mark steps with a NaN/Inf.
 The shown step: the singular values of W_hh per layer with the line at 1 (> 1 can explode,
-< 1 vanishes), and the Jacobian norm ||dh_t/dh_{t-1}|| per timestep of the probe sample.
+< 1 vanishes), and the recurrence's gain per timestep of the probe sample (||dh_t/dh_{t-1}||;
+for the LSTM the joint ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||, engine/diagnostics.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,26 @@ def _curve(
     item.setDownsampling(auto=True, method="peak")
     item.setClipToView(True)
     return item
+
+
+JACOBIAN_TIP = (
+    "The recurrence's gain at each timestep of the probe sample: the spectral norm of the step\n"
+    "Jacobian of the recurrent state. tanh RNN and GRU: ‖∂hₜ/∂hₜ₋₁‖. LSTM: the joint\n"
+    "‖∂(hₜ,cₜ)/∂(hₜ₋₁,cₜ₋₁)‖, whose c→c block is diag(fₜ), the cell-state highway.\n"
+    "The product of these gains over t bounds how far a gradient can shrink or grow going back."
+)
+
+
+def jacobian_title(cells: tuple[str | None, ...]) -> str:
+    """The Jacobian plot's title for a run of these cells (Seq2Seq: encoder and decoder)."""
+    if "lstm" in cells:
+        lstm = "‖∂(hₜ,cₜ)/∂(hₜ₋₁,cₜ₋₁)‖"
+        return (
+            f"gain {lstm} (probe)"
+            if set(cells) <= {"lstm", None}
+            else f"gain: ‖∂hₜ/∂hₜ₋₁‖, LSTM {lstm} (probe)"
+        )
+    return "gain ‖∂hₜ/∂hₜ₋₁‖ (probe)"
 
 
 class HealthPanel(Panel):
@@ -84,8 +105,8 @@ class HealthPanel(Panel):
         add_legend(self.sv_plot, (10, -10))
         self.sv_curves: list[pg.PlotDataItem] = []
 
-        self.jac_plot = add_plot(ci, 2, 1, "‖∂hₜ/∂hₜ₋₁‖ (probe)")
-        self.jac_plot.setToolTip("spectral norm of the Jacobian dh_t/dh_(t-1) of the probe sample")
+        self.jac_plot = add_plot(ci, 2, 1, jacobian_title(("rnn",)))
+        self.jac_plot.setToolTip(JACOBIAN_TIP)
         self.jac_plot.setLabel("bottom", "timestep t")
         self.jac_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         self.jac = self.jac_plot.plot(pen=pg.mkPen(colormaps.BLUE, width=2), connect="finite")
@@ -152,6 +173,9 @@ class HealthPanel(Panel):
         self.x_range.reset()
         for r in self.y_ranges.values():
             r.reset()
+        cfg = self.controller.config
+        if cfg is not None:
+            set_title(self.jac_plot, jacobian_title((cfg.model, cfg.decoder_cell)))
 
     def _update_history(self) -> None:
         h = self.controller.history

@@ -66,8 +66,18 @@ def one_step(
     return (1 - z) * n + z * h
 
 
+def lstm_joint_step(x: Tensor, hc: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+    """(h_t, c_t) from (h_{t-1}, c_{t-1}) concatenated (T, 2H), PyTorch's LSTM equations."""
+    H = w_hh.shape[1]
+    h, c = hc[:, :H], hc[:, H:]
+    i, f, g, o = (x @ w_ih.t() + b_ih + h @ w_hh.t() + b_hh).chunk(4, dim=-1)
+    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.cat([torch.sigmoid(o) * torch.tanh(c_new), c_new], dim=-1)
+
+
 def exact_step_norms(stack: RecurrentStack, caps: list[Capture], x: Tensor, layer: int, b: int) -> Tensor:
-    """(T,) ||d h_t / d h_{t-1}||_2 for sample b from the full Jacobian of one step."""
+    """(T,) the exact recurrence gain for sample b from the full Jacobian of one step:
+    ||d h_t / d h_{t-1}||_2, and for the LSTM ||d (h_t, c_t) / d (h_{t-1}, c_{t-1})||_2."""
     w_ih, w_hh, b_ih, b_hh = (p.detach() for p in stack.params(layer))
     cap = caps[layer]
     assert cap.h is not None and cap.h0 is not None
@@ -82,11 +92,19 @@ def exact_step_norms(stack: RecurrentStack, caps: list[Capture], x: Tensor, laye
     Tn, Hn = h_prev.shape
     # Row t of the output depends only on row t of the input: the (T, H, T, H) Jacobian is
     # block diagonal, and its t-th block is dh_t/dh_{t-1}.
-    jac = torch.autograd.functional.jacobian(
-        lambda h: one_step(stack.cell, xs, h, c_prev, w_ih, w_hh, b_ih, b_hh), h_prev, vectorize=True
-    )
+    if stack.cell == "lstm":
+        assert c_prev is not None
+        state = torch.cat([h_prev, c_prev], dim=1)  # (T, 2H)
+        jac = torch.autograd.functional.jacobian(
+            lambda hc: lstm_joint_step(xs, hc, w_ih, w_hh, b_ih, b_hh), state, vectorize=True
+        )
+        Hn = 2 * Hn
+    else:
+        jac = torch.autograd.functional.jacobian(
+            lambda h: one_step(stack.cell, xs, h, c_prev, w_ih, w_hh, b_ih, b_hh), h_prev, vectorize=True
+        )
     idx = torch.arange(Tn)
-    blocks = jac[idx, :, idx, :]  # (T, H, H)
+    blocks = jac[idx, :, idx, :]  # (T, H, H), LSTM (T, 2H, 2H)
     assert blocks.shape == (Tn, Hn, Hn)
     finite = torch.isfinite(blocks).flatten(1).all(dim=1)
     norms = torch.linalg.matrix_norm(torch.where(finite[:, None, None], blocks, 0.0), ord=2)
@@ -338,3 +356,59 @@ def test_singular_values_of_nonfinite_matrix_do_not_raise() -> None:
     got = singular_values(w)
     assert got.shape == (H,)
     assert not np.isfinite(got.numpy()).all()
+
+
+# --- issue 11: the recurrence gain means what the lesson needs -------------------------------
+
+
+def test_a_start_vector_in_the_null_space_no_longer_reads_zero() -> None:
+    """H=2 and W_hh's rows summing to 0: ones/sqrt(2) is in the null space of J^T J, where the
+    old fixed start reported 0. The exact norms are 0.02-0.37 here."""
+    stack = RecurrentStack("rnn", 1, 2, 1).double()
+    with torch.no_grad():
+        stack.weight_hh_l0.copy_(torch.tensor([[0.3, -0.3], [-0.2, 0.2]], dtype=torch.float64))
+        stack.weight_ih_l0.copy_(torch.tensor([[1.0], [-0.5]], dtype=torch.float64))
+        stack.bias_ih_l0.zero_()
+        stack.bias_hh_l0.zero_()
+    x = torch.linspace(-2, 2, 12, dtype=torch.float64).view(12, 1, 1)
+    cap = Capture()
+    with torch.no_grad():
+        stack(x, captures=[cap])
+    want = exact_step_norms(stack, [cap], x, 0, 0)
+    assert float(want.min()) > 0.01
+    for dtype in (torch.float64, torch.float32):
+        c = Capture(h=cap.h.to(dtype), h0=cap.h0.to(dtype))
+        got = jacobian_norms("rnn", c, 0, stack.weight_hh_l0.detach().to(dtype))
+        np.testing.assert_allclose(
+            got.double().numpy(), want.numpy(), rtol=1e-3 if dtype == torch.float32 else 1e-6
+        )
+
+
+@pytest.mark.parametrize(("cell", "w_scale"), list(itertools.product(CELLS, (0.4, 1.0, 2.0))))
+def test_the_product_of_the_gains_bounds_the_measured_gradient_decay(cell: str, w_scale: float) -> None:
+    """A loss on the last hidden state only: the gradient reaching the initial state is at most
+    ||dL/dstate_T|| times the product of the per-step gains (float64, exact autograd). The
+    LSTM's h-only Jacobian fails this (the issue's vanishing demo: product 8e-20 against an
+    actual 2.8e-4); its joint gain is what bounds it."""
+    T_, B_ = 30, 3
+    stack = make_stack(cell, 1, 7, w_scale)
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(T_, B_, IN, generator=gen, dtype=torch.float64)
+    h0 = (0.3 * torch.randn(1, B_, H, generator=gen, dtype=torch.float64)).requires_grad_()
+    c0 = (
+        (0.3 * torch.randn(1, B_, H, generator=gen, dtype=torch.float64)).requires_grad_()
+        if cell == "lstm"
+        else None
+    )
+    cap = Capture()
+    out = stack(x, h0, c0, captures=[cap])
+    top = out[0] if isinstance(out, tuple) else out
+    r = torch.randn(B_, H, generator=gen, dtype=torch.float64)
+    (top[-1] * r).sum().backward()
+    with torch.no_grad():  # the captured h0 is the caller's (it requires grad here)
+        gains = [jacobian_norms(cell, cap, b, stack.weight_hh_l0.detach()) for b in range(B_)]
+    for b in range(B_):
+        reach = [h0.grad[0, b]] + ([c0.grad[0, b]] if c0 is not None else [])
+        actual = float(torch.linalg.vector_norm(torch.cat(reach)))
+        bound = float(torch.linalg.vector_norm(r[b])) * float(torch.prod(gains[b]))
+        assert actual > 0 and actual <= bound * (1 + 1e-6), (cell, w_scale, b, actual, bound)

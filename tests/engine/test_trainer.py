@@ -92,7 +92,8 @@ class RefLayer:
         return torch.stack([t.grad for t in getattr(self, which)])  # type: ignore[misc]
 
     def jacobian_norms(self, b: int) -> np.ndarray:
-        """(T,) exact ||dh_t/dh_{t-1}||_2 of sample b (x_t and c_{t-1} held fixed)."""
+        """(T,) exact recurrence gain of sample b: ||dh_t/dh_{t-1}||_2, and for the LSTM the
+        joint ||d(h_t, c_t)/d(h_{t-1}, c_{t-1})||_2 (issue 11: the cell-state highway counts)."""
         hs = torch.stack(self.h)[:, b].detach()
         h_prev = torch.cat([self.h0[b][None].detach(), hs[:-1]])
         c_prev = h_prev * 0.0
@@ -100,9 +101,17 @@ class RefLayer:
             c_prev = torch.cat([self.c0[b][None], torch.stack(self.c)[:-1, b]]).detach()
         x = self.inp[:, b].detach()
         w = [t.detach() for t in self.w]
-        jac = torch.autograd.functional.jacobian(
-            lambda h: cell_step(self.cell, x, h, c_prev, *w)[0], h_prev, vectorize=True
-        )
+        if self.cell == "lstm":
+            H = h_prev.shape[1]
+            jac = torch.autograd.functional.jacobian(
+                lambda hc: torch.cat(cell_step(self.cell, x, hc[:, :H], hc[:, H:], *w)[:2], dim=1),
+                torch.cat([h_prev, c_prev], dim=1),
+                vectorize=True,
+            )
+        else:
+            jac = torch.autograd.functional.jacobian(
+                lambda h: cell_step(self.cell, x, h, c_prev, *w)[0], h_prev, vectorize=True
+            )
         idx = torch.arange(h_prev.shape[0])
         return torch.linalg.matrix_norm(jac[idx, :, idx, :], ord=2).numpy()
 
