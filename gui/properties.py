@@ -1,8 +1,8 @@
 """File > Properties: what a session file holds and which machine kinds recorded it.
 
-The text is ``sessions.cli.info`` (the same report as ``main.py info FILE``): config, branches,
-the numerics fingerprint of every process that recorded into the file, this machine's, and
-whether a regenerated frame here is the recorded one bit for bit.
+The text is ``sessions.cli.info`` (the same report as ``main.py info FILE``), its numerics part
+first: the fingerprint of every process that recorded into the file, this machine's, and
+whether a regenerated frame here is the recorded one bit for bit; then config and branches.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ def report(path: Path | None) -> str:
     if path is None:
         return "No session file yet: start a run or open a file."
     try:
-        return info(path)
+        text = info(path)
     except (SessionError, OSError) as exc:
         return f"Cannot read {path}: {exc}"
+    # What decides whether a replay here is the recording (the dialog's reason to be) first.
+    cut = text.find("\nrecorded on")
+    return text if cut < 0 else f"{text[cut + 1 :]}\n\n{text[:cut]}"
 
 
 class PropertiesDialog(QDialog):

@@ -119,7 +119,7 @@ def numerics_report(s: Session, by_id: dict[int, Any]) -> list[str]:
     if diffs:
         lines.append("replay    regenerated frames may differ from the recorded run in the last bits, which")
         lines.append(
-            "          grow with the steps replayed; the window and export say by how much. Differs:"
+            "          grow with the steps replayed; the panels and the warning say by how much. Differs:"
         )
         lines += [f"          - {d}" for d in diffs]
     else:

@@ -107,8 +107,8 @@ class Panel(QWidget):
         banner = self._banner
         if banner is None:
             return
-        if note:
-            banner.setText("⚠ " + note.split(". ")[0] + ".")
+        if note:  # the first clause here, the whole account (deviation, drift table) on hover
+            banner.setText("⚠ " + note.split(";")[0].split(". ")[0] + " · hover for how far")
             banner.setToolTip(note)
         banner.setVisible(bool(note))
 
