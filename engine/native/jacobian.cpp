@@ -30,25 +30,24 @@ using at::Tensor;
 using Vec = at::vec::Vectorized<float>;
 constexpr int64_t W = Vec::size();
 
-// sum x[h] y[h] in float, SIMD lanes then their sum (what a float32 matmul would do)
+// sum x[h] y[h] in float, in 8 partial sums (element h into sum h % 8, fused multiply-adds) added
+// in a fixed order: the same bits whatever the vector width the build runs (8 or 16 lanes would
+// otherwise split the sum differently), and still vectorised by the compiler.
 float dot(const float* x, const float* y, int64_t n) {
-  Vec acc(0.0f);
+  float acc[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   int64_t h = 0;
-  for (; h + W <= n; h += W) acc = at::vec::fmadd(Vec::loadu(x + h), Vec::loadu(y + h), acc);
-  float lanes[W];
-  acc.store(lanes);
-  float s = 0.0f;
-  for (int64_t i = 0; i < W; ++i) s += lanes[i];
-  for (; h < n; ++h) s += x[h] * y[h];
-  return s;
+  for (; h + 8 <= n; h += 8)
+    for (int l = 0; l < 8; ++l) acc[l] = std::fma(x[h + l], y[h + l], acc[l]);
+  for (int l = 0; h < n; ++h, ++l) acc[l] = std::fma(x[h], y[h], acc[l]);
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// y -= c x
+// y -= c x (the tail in a partial vector: the same rounding as the body, at any vector width)
 void sub_scaled(float* y, const float* x, float c, int64_t n) {
   const Vec cv(c);
   int64_t h = 0;
   for (; h + W <= n; h += W) (Vec::loadu(y + h) - cv * Vec::loadu(x + h)).store(y + h);
-  for (; h < n; ++h) y[h] -= c * x[h];
+  if (h < n) (Vec::loadu(y + h, n - h) - cv * Vec::loadu(x + h, n - h)).store(y + h, static_cast<int>(n - h));
 }
 
 // Number of eigenvalues of the symmetric tridiagonal (diag a[0..n), off-diagonal b[0..n-1))

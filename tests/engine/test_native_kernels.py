@@ -344,7 +344,8 @@ def test_a_trainer_pinned_to_the_torch_loops_runs_them_whatever_the_process_defa
 # The C++ kernels are built per instruction set (AVX512 or AVX2 vectors, engine/native/builder.py).
 # Both builds must give the same bits, or a session recorded on one kind of CPU would not
 # regenerate exactly on the other (engine.numerics treats "native/AVX2" and "native/AVX512"
-# as one). Every op, forward and backward, on fixed inputs whose H has a vector-width tail.
+# as one). Every op, forward and backward, and the Jacobian Lanczos, on fixed inputs whose H
+# has a vector-width tail.
 VARIANT_PROBE = r"""
 import hashlib, json
 import numpy as np, torch
@@ -375,6 +376,11 @@ for T, B, H in ((9, 5, 21), (12, 32, 64)):
             act, hp, hs = ops.gru_forward(xp, h0, w, b)
             res = [act, hp, hs, *ops.gru_backward(g, act, hp, hs, h0, w)]
         out[f"{name}/T{T}B{B}H{H}"] = h(res)
+        if name != "lstm":  # the probe's Jacobian-norm Lanczos (the LSTM's joint one is Python)
+            e, a = R(T, G * H, sc=0.5), (R(T, H, sc=0.5) if name == "gru" else None)
+            q0 = R(H)
+            q0 = q0 / q0.norm()
+            out[f"jacobian/{name}/H{H}"] = h([ops.jacobian_norms(e, a, w, q0, 48, 1e-6, 4)])
 print(json.dumps(out))
 """
 
