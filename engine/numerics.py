@@ -19,7 +19,7 @@ tests/engine/test_numerics.py repeat it):
 - ``ATEN_CPU_CAPABILITY=default`` (a CPU without AVX2) changes sigmoid, ``normal_`` and Adam:
   no cheap fix exists there, so such a run is told apart by its fingerprint.
 - MKL picks its gemm code by CPU vendor (on AMD, ``MKL_ENABLE_INSTRUCTIONS`` changes nothing);
-  only ``MKL_CBWR=COMPATIBLE`` makes gemm identical on every x86 CPU, and it costs 1.5-2.1x of
+  only ``MKL_CBWR=COMPATIBLE`` makes gemm identical on every x86 CPU, and it costs 1.3-2.1x of
   the step (LSTM/GRU, B32 T50 H64 and B32 T100 H256). That is far above a default's budget, so
   the BLAS vendor is part of the fingerprint and a different one is detected, not hidden.
 
