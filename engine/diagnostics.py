@@ -78,16 +78,11 @@ def _lstm_joint_jtj(cap: Capture, b: int, w_hh: Tensor) -> Callable[[Tensor], Te
         dc_t = f * dc_{t-1} + [g i(1-i), c_{t-1} f(1-f), i (1-g^2)] . (W_hh dh_{t-1})_{i,f,g}
         dh_t = o (1 - tanh^2 c_t) * dc_t + tanh(c_t) o(1-o) * (W_hh dh_{t-1})_o
     Its c -> c block is diag(f_t): the cell-state highway the h-only Jacobian leaves out."""
-    assert cap.act is not None and cap.c is not None and cap.c0 is not None and cap.tanh_c is not None
-    act = cap.act[:, b]
+    assert cap.act is not None
     H = w_hh.shape[1]
-    T = act.shape[0]
-    i, f, g, o = act.split(H, dim=1)
-    tc = cap.tanh_c[:, b]
-    c_prev = torch.cat([cap.c0[b : b + 1], cap.c[:-1, b]], dim=0)
-    k = o * (1.0 - tc * tc)  # dh_t/dc_t
-    ec = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], 1).view(T, 3, H)
-    eo = tc * o * (1 - o)
+    T = cap.act.shape[0]
+    f = cap.act[:, b, H : 2 * H]
+    ec, k, eo = _lstm_joint_factors(cap, b, H)
     w_t = w_hh.t()
 
     def jtj(v: Tensor) -> Tensor:
@@ -100,6 +95,20 @@ def _lstm_joint_jtj(cap: Capture, b: int, w_hh: Tensor) -> Callable[[Tensor], Te
         return torch.cat([gs.mm(w_hh), f * wc], dim=1)
 
     return jtj
+
+
+def _lstm_joint_factors(cap: Capture, b: int, H: int) -> tuple[Tensor, Tensor, Tensor]:
+    """ec (T, 3, H): dc_t's factors on (W_hh dh_{t-1}) for gates i, f, g; k (T, H) = dh_t/dc_t;
+    eo (T, H): dh_t's factor on (W_hh dh_{t-1})_o."""
+    assert cap.act is not None and cap.c is not None and cap.c0 is not None and cap.tanh_c is not None
+    act = cap.act[:, b]
+    T = act.shape[0]
+    i, f, g, o = act.split(H, dim=1)
+    tc = cap.tanh_c[:, b]
+    c_prev = torch.cat([cap.c0[b : b + 1], cap.c[:-1, b]], dim=0)
+    k = o * (1.0 - tc * tc)
+    ec = torch.cat([g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)], 1).view(T, 3, H)
+    return ec, k, tc * o * (1 - o)
 
 
 def jacobian_norms(
@@ -120,7 +129,14 @@ def jacobian_norms(
     if cell == "lstm":
         assert cap.act is not None
         H = w_hh.shape[1]
-        return _lanczos_top(_lstm_joint_jtj(cap, b, w_hh), cap.act.shape[0], 2 * H, cap.act, iters, rtol)
+        act = cap.act[:, b]
+        if native.use_native(act):  # the same Lanczos in C++ (engine/native/jacobian.cpp)
+            ec, k, eo = _lstm_joint_factors(cap, b, H)
+            q0 = start_vector(2 * H, act.dtype, act.device)
+            return native.ops().lstm_joint_norms(
+                act, ec.reshape(act.shape[0], 3 * H), k, eo, w_hh, q0, iters, rtol, JACOBIAN_CHECK_EVERY
+            )
+        return _lanczos_top(_lstm_joint_jtj(cap, b, w_hh), act.shape[0], 2 * H, act, iters, rtol)
     e, a = _jacobian_factors(cell, cap, b, w_hh)
     T, GH = e.shape
     H = w_hh.shape[1]

@@ -10,7 +10,7 @@
 // and its result are those of the Python version (which stays the reference and the path for CUDA and float64):
 //   J_t v = a_t * v + sum over gate blocks g of E_{t,g} * (W_hh v)_g      (a: GRU only)
 // e (T, G*H), a (T, H) or none, w_hh (G*H, H), q0 (H,); returns (T,) ||J_t||_2 as float32.
-// The LSTM's joint (h, c) Jacobian has no such form and stays in Python.
+// lstm_joint_norms: the LSTM's joint (h, c) Jacobian, the same Lanczos over 2H-vectors.
 
 #include <ATen/core/Tensor.h>
 #include <ATen/cpu/vec/vec.h>
@@ -83,75 +83,49 @@ double top_eigenvalue(const double* a, const double* b, int64_t n) {
   return 0.5 * (lo + hi);
 }
 
-Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, const Tensor& w_hh_in,
-                      const Tensor& q0_in, int64_t iters, double rtol, int64_t check_every) {
-  TORCH_CHECK(e_in.device().is_cpu() && e_in.scalar_type() == at::kFloat && w_hh_in.scalar_type() == at::kFloat,
-              "jacobian_norms: float32 CPU tensors only");
-  const Tensor e = e_in.contiguous(), w_hh = w_hh_in.contiguous(), q0 = q0_in.contiguous();
-  TORCH_CHECK(q0.scalar_type() == at::kFloat && q0.dim() == 1 && q0.size(0) == w_hh.size(1),
-              "jacobian_norms: the start vector q0 must be (H,) float32");
-  const bool has_a = a_in.has_value() && a_in->defined();
-  const Tensor a = has_a ? a_in->contiguous() : Tensor();
-  const int64_t T = e.size(0), GH = e.size(1), H = w_hh.size(1), G = GH / H;
-  TORCH_CHECK(w_hh.size(0) == GH && G * H == GH && (!has_a || (a.size(0) == T && a.size(1) == H)),
-              "jacobian_norms: shapes disagree");
-  const int64_t k = std::min(iters, H);
-  const Tensor w_t = w_hh.t();
-  const auto opts = e.options();
-  Tensor q = at::empty({T, H}, opts), eu = at::empty({T, GH}, opts);
-  std::vector<float> basis(static_cast<size_t>(T * k * H)), u(static_cast<size_t>(T * H));
+// The batched Lanczos loop shared by both operators. ``apply(R, rows, q, w)`` sets w = J^T J q
+// for the first R rows of q/w (R x N), row r being timestep rows[r]. Returns (T,) sqrt of the
+// top Ritz value per timestep (NaN where it is not finite).
+template <typename Apply>
+Tensor lanczos_top(int64_t T, int64_t N, const Tensor& q0, int64_t iters, double rtol, int64_t check_every,
+                   const at::TensorOptions& opts, const Apply& apply) {
+  TORCH_CHECK(q0.scalar_type() == at::kFloat && q0.dim() == 1 && q0.size(0) == N,
+              "jacobian norms: the start vector q0 must be (", N, ",) float32");
+  const int64_t k = std::min(iters, N);
+  Tensor q = at::empty({T, N}, opts);
+  std::vector<float> basis(static_cast<size_t>(T * k * N)), w(static_cast<size_t>(T * N));
   std::vector<double> alphas(static_cast<size_t>(T * k)), betas(static_cast<size_t>(T * k));
   std::vector<double> top(static_cast<size_t>(T), 0.0);
   std::vector<float> coef(static_cast<size_t>(k));
-  // Rows still moving, compacted: row r of q/eu/u is timestep rows[r]. A settled row's
-  // value is final (the Python version keeps iterating it but never looks at it again).
+  // Rows still moving, compacted: row r of q/w is timestep rows[r]. A settled row's value is
+  // final (the Python version keeps iterating it but never looks at it again).
   std::vector<int64_t> rows(static_cast<size_t>(T));
   for (const auto t : c10::irange(T)) rows[t] = t;
   float* qp = q.mutable_data_ptr<float>();
   const float* q0p = q0.const_data_ptr<float>();  // the start vector, the same for every t
-  for (const auto t : c10::irange(T)) std::copy_n(q0p, H, qp + t * H);
-  const float* ep = e.const_data_ptr<float>();
-  const float* ap = has_a ? a.const_data_ptr<float>() : nullptr;
-  float* eup = eu.mutable_data_ptr<float>();
+  for (const auto t : c10::irange(T)) std::copy_n(q0p, N, qp + t * N);
 
   for (int64_t j = 0; j < k; ++j) {
     const auto R = static_cast<int64_t>(rows.size());
-    for (const auto r : c10::irange(R)) std::copy_n(qp + r * H, H, basis.data() + (rows[r] * k + j) * H);
-    // w = J^T J q for the live rows: u = J q, then J^T u.
-    const Tensor vw = at::mm(q.narrow(0, 0, R), w_t);  // (R, G*H)
-    const float* vwp = vw.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) std::copy_n(qp + r * N, N, basis.data() + (rows[r] * k + j) * N);
+    apply(R, rows, q, w.data());
     for (const auto r : c10::irange(R)) {
       const int64_t t = rows[r];
-      float* ut = u.data() + r * H;
-      const float* et = ep + t * GH;
-      const float* vt = vwp + r * GH;
-      for (int64_t h = 0; h < H; ++h) ut[h] = ap ? ap[t * H + h] * qp[r * H + h] : 0.0f;
-      for (int64_t g = 0; g < G; ++g)
-        for (int64_t h = 0; h < H; ++h) ut[h] += et[g * H + h] * vt[g * H + h];
-      for (int64_t g = 0; g < G; ++g)
-        for (int64_t h = 0; h < H; ++h) eup[r * GH + g * H + h] = et[g * H + h] * ut[h];
-    }
-    Tensor w = at::mm(eu.narrow(0, 0, R), w_hh);  // (R, H)
-    float* wp = w.mutable_data_ptr<float>();
-    for (const auto r : c10::irange(R)) {
-      const int64_t t = rows[r];
-      float* wt = wp + r * H;
-      float* qt = qp + r * H;
-      if (ap)
-        for (int64_t h = 0; h < H; ++h) wt[h] += ap[t * H + h] * u[r * H + h];
-      alphas[t * k + j] = dot(wt, qt, H);
-      const float* qs = basis.data() + t * k * H;
+      float* wt = w.data() + r * N;
+      float* qt = qp + r * N;
+      alphas[t * k + j] = dot(wt, qt, N);
+      const float* qs = basis.data() + t * k * N;
       for (int pass = 0; pass < 2; ++pass) {  // full reorthogonalisation, twice is enough
-        for (int64_t i = 0; i <= j; ++i) coef[i] = dot(wt, qs + i * H, H);
-        for (int64_t i = 0; i <= j; ++i) sub_scaled(wt, qs + i * H, coef[i], H);
+        for (int64_t i = 0; i <= j; ++i) coef[i] = dot(wt, qs + i * N, N);
+        for (int64_t i = 0; i <= j; ++i) sub_scaled(wt, qs + i * N, coef[i], N);
       }
-      const double beta = std::sqrt(static_cast<double>(dot(wt, wt, H)));
+      const double beta = std::sqrt(static_cast<double>(dot(wt, wt, N)));
       betas[t * k + j] = beta;
       if (beta > 1e-6 * std::max(std::abs(alphas[t * k]), 1e-30)) {
         const float inv = static_cast<float>(1.0 / beta);
-        for (int64_t h = 0; h < H; ++h) qt[h] = wt[h] * inv;
+        for (int64_t h = 0; h < N; ++h) qt[h] = wt[h] * inv;
       } else {  // the Krylov space is exhausted: the tridiagonal decouples here
-        std::fill(qt, qt + H, 0.0f);
+        std::fill(qt, qt + N, 0.0f);
       }
     }
     const int64_t n = j + 1;
@@ -163,7 +137,7 @@ Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, con
         const double before = top[t];
         top[t] = now;
         if (std::abs(now - before) > rtol * std::abs(now)) {  // still moving (a NaN row settles)
-          if (kept != r) std::copy_n(qp + r * H, H, qp + kept * H);
+          if (kept != r) std::copy_n(qp + r * N, N, qp + kept * N);
           rows[kept++] = t;
         }
       }
@@ -179,9 +153,114 @@ Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, con
   return out;
 }
 
+// tanh RNN and GRU: J_t v = a_t * v + sum over gate blocks g of E_{t,g} * (W_hh v)_g.
+Tensor jacobian_norms(const Tensor& e_in, const std::optional<Tensor>& a_in, const Tensor& w_hh_in,
+                      const Tensor& q0_in, int64_t iters, double rtol, int64_t check_every) {
+  TORCH_CHECK(e_in.device().is_cpu() && e_in.scalar_type() == at::kFloat && w_hh_in.scalar_type() == at::kFloat,
+              "jacobian_norms: float32 CPU tensors only");
+  const Tensor e = e_in.contiguous(), w_hh = w_hh_in.contiguous(), q0 = q0_in.contiguous();
+  const bool has_a = a_in.has_value() && a_in->defined();
+  const Tensor a = has_a ? a_in->contiguous() : Tensor();
+  const int64_t T = e.size(0), GH = e.size(1), H = w_hh.size(1), G = GH / H;
+  TORCH_CHECK(w_hh.size(0) == GH && G * H == GH && (!has_a || (a.size(0) == T && a.size(1) == H)),
+              "jacobian_norms: shapes disagree");
+  const Tensor w_t = w_hh.t();
+  Tensor eu = at::empty({T, GH}, e.options());
+  std::vector<float> u(static_cast<size_t>(T * H));
+  const float* ep = e.const_data_ptr<float>();
+  const float* ap = has_a ? a.const_data_ptr<float>() : nullptr;
+  float* eup = eu.mutable_data_ptr<float>();
+  auto apply = [&](int64_t R, const std::vector<int64_t>& rows, const Tensor& q, float* w) {
+    const float* qp = q.const_data_ptr<float>();
+    const Tensor vw = at::mm(q.narrow(0, 0, R), w_t);  // (R, G*H)
+    const float* vwp = vw.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {  // u = J q, then eu = E * u per gate block
+      const int64_t t = rows[r];
+      float* ut = u.data() + r * H;
+      const float* et = ep + t * GH;
+      const float* vt = vwp + r * GH;
+      for (int64_t h = 0; h < H; ++h) ut[h] = ap ? ap[t * H + h] * qp[r * H + h] : 0.0f;
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t h = 0; h < H; ++h) ut[h] += et[g * H + h] * vt[g * H + h];
+      for (int64_t g = 0; g < G; ++g)
+        for (int64_t h = 0; h < H; ++h) eup[r * GH + g * H + h] = et[g * H + h] * ut[h];
+    }
+    const Tensor jt = at::mm(eu.narrow(0, 0, R), w_hh);  // (R, H): J^T u
+    const float* jp = jt.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {
+      const int64_t t = rows[r];
+      for (int64_t h = 0; h < H; ++h)
+        w[r * H + h] = jp[r * H + h] + (ap ? ap[t * H + h] * u[r * H + h] : 0.0f);
+    }
+  };
+  return lanczos_top(T, H, q0, iters, rtol, check_every, e.options(), apply);
+}
+
+// The LSTM's joint state map d(h_t, c_t)/d(h_{t-1}, c_{t-1}) on v = (vh, vc) (2H), s = W_hh vh:
+//   dc = f vc + sum_{g in i,f,g} ec_g s_g,   dh = k dc + eo s_o            (J v)
+//   wc = uc + k uh,  (vh', vc') = ([ec_g wc ..., eo uh] W_hh, f wc)        (J^T u)
+// act (T, 4H) gate activations, ec (T, 3H), k = o (1 - tanh^2 c_t) and eo = tanh(c_t) o (1-o) (T, H).
+Tensor lstm_joint_norms(const Tensor& act_in, const Tensor& ec_in, const Tensor& k_in, const Tensor& eo_in,
+                        const Tensor& w_hh_in, const Tensor& q0_in, int64_t iters, double rtol,
+                        int64_t check_every) {
+  TORCH_CHECK(act_in.device().is_cpu() && act_in.scalar_type() == at::kFloat && w_hh_in.scalar_type() == at::kFloat,
+              "lstm_joint_norms: float32 CPU tensors only");
+  const Tensor act = act_in.contiguous(), ec = ec_in.contiguous(), kk = k_in.contiguous(), eo = eo_in.contiguous();
+  const Tensor w_hh = w_hh_in.contiguous(), q0 = q0_in.contiguous();
+  const int64_t T = act.size(0), H = w_hh.size(1), N = 2 * H;
+  TORCH_CHECK(act.size(1) == 4 * H && w_hh.size(0) == 4 * H && ec.size(0) == T && ec.size(1) == 3 * H &&
+                  kk.size(0) == T && kk.size(1) == H && eo.size(0) == T && eo.size(1) == H,
+              "lstm_joint_norms: shapes disagree");
+  const Tensor w_t = w_hh.t();
+  Tensor qh = at::empty({T, H}, act.options()), gs = at::empty({T, 4 * H}, act.options());
+  std::vector<float> wc(static_cast<size_t>(T * H));
+  const float *ap = act.const_data_ptr<float>(), *ecp = ec.const_data_ptr<float>();
+  const float *kp = kk.const_data_ptr<float>(), *eop = eo.const_data_ptr<float>();
+  float *qhp = qh.mutable_data_ptr<float>(), *gsp = gs.mutable_data_ptr<float>();
+  auto apply = [&](int64_t R, const std::vector<int64_t>& rows, const Tensor& q, float* w) {
+    const float* qp = q.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) std::copy_n(qp + r * N, H, qhp + r * H);
+    const Tensor sv = at::mm(qh.narrow(0, 0, R), w_t);  // (R, 4H)
+    const float* sp = sv.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {
+      const int64_t t = rows[r];
+      const float *f = ap + t * 4 * H + H, *e = ecp + t * 3 * H, *k = kp + t * H, *o = eop + t * H;
+      const float *s = sp + r * 4 * H, *vc = qp + r * N + H;
+      float* wct = wc.data() + r * H;
+      float* g = gsp + r * 4 * H;
+      // Explicit fused multiply-adds: the same rounding in the compiler's vector body and its
+      // scalar or masked tail, whatever the build's vector width (tested on AVX2 and AVX512).
+      for (int64_t h = 0; h < H; ++h) {
+        const float dc =
+            std::fma(e[2 * H + h], s[2 * H + h], std::fma(e[H + h], s[H + h], std::fma(e[h], s[h], f[h] * vc[h])));
+        const float dh = std::fma(o[h], s[3 * H + h], k[h] * dc);
+        const float c = std::fma(k[h], dh, dc);
+        wct[h] = c;
+        g[h] = e[h] * c;
+        g[H + h] = e[H + h] * c;
+        g[2 * H + h] = e[2 * H + h] * c;
+        g[3 * H + h] = o[h] * dh;
+      }
+    }
+    const Tensor vh = at::mm(gs.narrow(0, 0, R), w_hh);  // (R, H)
+    const float* vp = vh.const_data_ptr<float>();
+    for (const auto r : c10::irange(R)) {
+      const int64_t t = rows[r];
+      const float* f = ap + t * 4 * H + H;
+      std::copy_n(vp + r * H, H, w + r * N);
+      for (int64_t h = 0; h < H; ++h) w[r * N + H + h] = f[h] * wc[r * H + h];
+    }
+  };
+  return lanczos_top(T, N, q0, iters, rtol, check_every, act.options(), apply);
+}
+
 }  // namespace rnnscope_jacobian
 
 TORCH_LIBRARY_FRAGMENT(rnnscope, m) {
   m.def("jacobian_norms(Tensor e, Tensor? a, Tensor w_hh, Tensor q0, int iters, float rtol, int check_every) -> Tensor",
         &rnnscope_jacobian::jacobian_norms);
+  m.def(
+      "lstm_joint_norms(Tensor act, Tensor ec, Tensor k, Tensor eo, Tensor w_hh, Tensor q0, int iters, float rtol,"
+      " int check_every) -> Tensor",
+      &rnnscope_jacobian::lstm_joint_norms);
 }

@@ -376,7 +376,13 @@ for T, B, H in ((9, 5, 21), (12, 32, 64)):
             act, hp, hs = ops.gru_forward(xp, h0, w, b)
             res = [act, hp, hs, *ops.gru_backward(g, act, hp, hs, h0, w)]
         out[f"{name}/T{T}B{B}H{H}"] = h(res)
-        if name != "lstm":  # the probe's Jacobian-norm Lanczos (the LSTM's joint one is Python)
+        # the probe's Jacobian-norm Lanczos (the LSTM's over the joint (h, c) state)
+        if name == "lstm":
+            q0 = R(2 * H)
+            q0 = q0 / q0.norm()
+            args = (act.reshape(T * B, 4 * H)[:T], R(T, 3 * H, sc=0.3), R(T, H, sc=0.5), R(T, H, sc=0.3))
+            out[f"jacobian/{name}/H{H}"] = h([ops.lstm_joint_norms(*args, w, q0, 48, 1e-6, 4)])
+        else:
             e, a = R(T, G * H, sc=0.5), (R(T, H, sc=0.5) if name == "gru" else None)
             q0 = R(H)
             q0 = q0 / q0.norm()
