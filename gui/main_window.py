@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from engine.demos import DEMOS, Demo
-from gui import export, settings
+from gui import export, gc_guard, settings
 from gui.breakpoints_panel import BreakpointsPanel
 from gui.compare import CompareSource, CompareWindow
 from gui.compare.dialog import CompareDialog
@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         restore_layout: bool = True,
     ) -> None:
         super().__init__()
+        gc_guard.install()  # Qt objects must never be freed by a collection on a worker thread
         self.interactive = interactive  # False: no modal dialogs (tests, screenshots)
         self.errors: list[str] = []
         self.controller = controller or RunController(self)

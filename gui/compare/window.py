@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui import gc_guard
 from gui.compare.difference import DifferencePanel
 from gui.compare.follow import FOLLOW_MS
 from gui.compare.notes import RunShape, mismatch_notes
@@ -75,6 +76,7 @@ class CompareWindow(QMainWindow):
         live: Any = None,
     ) -> None:
         super().__init__(parent)
+        gc_guard.install()  # see gui/gc_guard.py
         self.setWindowTitle(f"rnnscope — compare  A: {a.describe()}   B: {b.describe()}")
         self.resize(1600, 900)
         self.live = live  # the main window's RunController (None: nothing to follow)
