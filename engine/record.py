@@ -110,7 +110,7 @@ class StepRecord:
     step_time: float = 0.0  # seconds spent in Trainer.step (not stored bit-exactly)
     extras: dict[str, float] = field(default_factory=dict)  # e.g. teacher_forcing used
     # Set by sessions on a regenerated frame that may not be the recorded one (replayed on another
-    # machine kind, or deviating from the stored summaries): one sentence that says so and how far.
+    # machine kind, or deviating from the stored summaries): a headline line, then how far it is.
     # Never stored; "" for a trainer's own records and for frames known to be as recorded.
     provenance: str = ""
 

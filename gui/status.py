@@ -65,7 +65,7 @@ class StatusBar(QStatusBar):
         fingerprint a recording stores; File > Properties compares it with the file's)."""
         from engine import numerics
 
-        loops = "torch" if native.mode() == "torch" or not native.load_tried() else native.variant()
+        loops = native.planned_variant()
         lines = numerics.describe(numerics.fingerprint(kernels=loops, device=self.controller.device or "cpu"))
         return "\n".join([f"CPU recurrences: {native.status()}", "numerics of this process:", *lines])
 

@@ -53,5 +53,11 @@ def verify(path: Path, what: str, values: Sequence[Any], crc: int | None) -> Non
         )
 
 
-def has_crc(conn: sqlite3.Connection, table: str) -> bool:
+def has_crc(conn: sqlite3.Connection, table: str = "steps") -> bool:
+    """Whether the file's rows carry checksums (the three tables got the column together)."""
     return any(r[1] == "crc" for r in conn.execute(f"PRAGMA table_info({table})"))
+
+
+def select(sql: str, checked: bool) -> str:
+    """A ``SELECT ..., crc FROM`` for this file: NULL in place of crc where it has no such column."""
+    return sql if checked else sql.replace(", crc FROM", ", NULL FROM")

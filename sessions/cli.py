@@ -89,15 +89,10 @@ def info(path: str | os.PathLike[str]) -> str:
 
 def here_fingerprint(s: Session) -> dict[str, Any]:
     """The fingerprint a regeneration of ``s`` would run under in this process, without
-    compiling the C++ kernels to find out (a first build takes seconds)."""
+    compiling or loading the C++ kernels to find out (a first build takes seconds)."""
     from engine import native, numerics
 
-    if s.kernels == "torch" or native.mode() == "torch":
-        kernels = "torch"
-    elif native.needs_build():
-        kernels = "native (not built yet on this machine)"
-    else:
-        kernels = native.variant()
+    kernels = "torch" if s.kernels == "torch" else native.planned_variant()
     return numerics.fingerprint(kernels=kernels, rev=s.revision)
 
 

@@ -69,19 +69,16 @@ def recorded_under(entries: Sequence[Entry], branch: int, step: int) -> dict[str
 def relative_deviation(a: float | None, b: float | None) -> float:
     """|a - b| relative to the larger magnitude; 0 for equal values (NaN == NaN, inf == inf),
     inf when only one is finite."""
-    x = math.nan if a is None else float(a)
-    y = math.nan if b is None else float(b)
-    if x == y or (math.isnan(x) and math.isnan(y)):
-        return 0.0
-    if not (math.isfinite(x) and math.isfinite(y)):
-        return math.inf
-    return abs(x - y) / max(abs(x), abs(y), 1e-300)
+    return _array_deviation(
+        np.float64(math.nan if a is None else a), np.float64(math.nan if b is None else b)
+    )
 
 
-def _array_deviation(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    if a is None or b is None or a.shape != b.shape:
+def _array_deviation(a: np.ndarray | np.float64 | None, b: np.ndarray | np.float64 | None) -> float:
+    """:func:`relative_deviation`, elementwise, the largest; inf for arrays of other shapes."""
+    if a is None or b is None or np.shape(a) != np.shape(b):
         return 0.0 if a is None and b is None else math.inf
-    x, y = a.astype(np.float64), b.astype(np.float64)
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
     same = (x == y) | (np.isnan(x) & np.isnan(y))
     if same.all():
         return 0.0
@@ -128,7 +125,8 @@ class Provenance:
         return self.deviation == 0.0
 
     def sentence(self) -> str:
-        """One line for the window and the CLI ("" when there is nothing to say)."""
+        """For the window and the CLI ("" when there is nothing to say): a headline on the first
+        line (what a panel's banner shows), then how far the replay is from the record."""
         if not self.elsewhere and self.exact:
             return ""
         where = (
@@ -138,12 +136,12 @@ class Provenance:
         )
         if self.exact:
             return (
-                f"Step {self.step}: {where}; its {self.checked} replayed steps match the recorded "
+                f"Step {self.step}: {where}\nIts {self.checked} replayed steps match the recorded "
                 "summaries bit for bit."
             )
         expect = numerics.expected_drift(self.replayed)
         return (
-            f"Step {self.step}: {where}; it deviates from the recorded summaries by up to "
+            f"Step {self.step}: {where}\nIt deviates from the recorded summaries by up to "
             f"{self.deviation:.1e} (relative, over {self.checked} replayed steps), so its frame is "
             f"approximate. {expect}"
         )

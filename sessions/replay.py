@@ -69,7 +69,7 @@ def pin_numerics(trainer: Any, recorded: str, revision: int) -> Any:
     return trainer
 
 
-StepCheck = Callable[[int, StepRecord], float]  # (target branch, replayed record) -> deviation
+StepCheck = Callable[[int, StepRecord], float]  # (owner branch of the step, replayed record) -> deviation
 
 
 @dataclass
@@ -96,10 +96,11 @@ class Replayer:
         factory: TrainerFactory = default_factory,
         cache_size: int = 3,
         check: StepCheck | None = None,
+        checked: bool = True,
     ) -> None:
         self._conn = conn
         self._check = check  # compares each replayed step with the stored one (Session.provenance)
-        self.checked = checksum.has_crc(conn, "checkpoints")  # rows carry a crc (sessions.checksum)
+        self._checked = checked  # the file's rows carry a crc (sessions.checksum)
         self.last: Position | None = None  # where the latest regenerate() left its trainer
         self._path = path
         self._lock = lock
@@ -176,9 +177,9 @@ class Replayer:
         return best
 
     def _load_checkpoint(self, cid: int) -> Any:
-        sql = "SELECT branch, step, after_event, skeleton, data, crc FROM checkpoints WHERE id=?"
-        if not self.checked:
-            sql = sql.replace(", crc FROM", ", NULL FROM")
+        sql = checksum.select(
+            "SELECT branch, step, after_event, skeleton, data, crc FROM checkpoints WHERE id=?", self._checked
+        )
         *values, crc = self._conn.execute(sql, (cid,)).fetchone()
         checksum.verify(self._path, f"checkpoint {cid}", values, crc)
         skeleton, data = values[3], values[4]
@@ -204,12 +205,19 @@ class Replayer:
                 ) from None
             pos.applied = (*pos.applied, ev.id)
 
-    def _advance(self, pos: Position, k: int, events: Mapping[int, list[TimelineEvent]], target: int) -> None:
+    def _advance(
+        self,
+        pos: Position,
+        k: int,
+        branches: Mapping[int, Branch],
+        events: Mapping[int, list[TimelineEvent]],
+        target: int,
+    ) -> None:
         """Step ``pos`` (a start of the target timeline) to the start of step k (edits at k not applied)."""
         while pos.step < k:
             self._apply(pos, events.get(pos.step, []))
             rec = pos.trainer.step(probe=False)
-            self._compare(pos, rec, target)
+            self._compare(pos, rec, branches, target)
             pos.step += 1
             pos.applied = ()
             self.replayed_steps += 1
@@ -219,10 +227,11 @@ class Replayer:
                 self._path, f"replay reached step {actual}, expected {k} (checkpoint step mismatch)"
             )
 
-    def _compare(self, pos: Position, rec: StepRecord, target: int) -> None:
+    def _compare(self, pos: Position, rec: StepRecord, branches: Mapping[int, Branch], target: int) -> None:
         pos.replayed += 1
-        if self._check is not None:
-            dev = self._check(target, rec)
+        ob = owner(branches, target, int(rec.step))
+        if self._check is not None and ob is not None:
+            dev = self._check(ob, rec)
             if dev >= 0:  # negative: nothing stored to compare with
                 pos.checked += 1
                 pos.deviation = max(pos.deviation, dev)
@@ -233,7 +242,7 @@ class Replayer:
         """A fresh trainer at the start of step k of ``target`` (edits made at k not applied)."""
         with self._lock:
             pos = self._start(branches, events, target, k, include_k=False)
-            self._advance(pos, k, events, target)
+            self._advance(pos, k, branches, events, target)
             return pos.trainer
 
     def regenerate(
@@ -242,10 +251,10 @@ class Replayer:
         """Record k of ``target`` with a full frame, by replay."""
         with self._lock:
             pos = self._start(branches, events, target, k, include_k=True)
-            self._advance(pos, k, events, target)
+            self._advance(pos, k, branches, events, target)
             self._apply(pos, events.get(k, []))
             rec: StepRecord = pos.trainer.step(probe=True)
-            self._compare(pos, rec, target)
+            self._compare(pos, rec, branches, target)
             pos.step, pos.applied, pos.branch = k + 1, (), target
             self.last = pos
             self.replayed_steps += 1

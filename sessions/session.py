@@ -30,6 +30,7 @@ from engine import numerics
 from engine.record import StepRecord
 from sessions import record_codec, schema, summaries
 from sessions.checksum import has_crc, verify
+from sessions.checksum import select as checksum_select
 from sessions.errors import BlobError, SessionError
 from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
 from sessions.record_codec import SUMMARY_COLUMNS
@@ -75,21 +76,13 @@ class Session:
         self._lock = threading.RLock()
         self.kernels = "torch"  # the CPU loops the file was recorded on (set from meta below)
         self.revision = 1  # the numerics revision it was recorded with (engine.numerics)
-        self._replayer = Replayer(
-            conn,
-            path,
-            self._lock,
-            lambda st: pin_numerics(trainer_factory(st), self.kernels, self.revision),
-            cache_size,
-            check=self._check_replayed,
-        )
         self._provenance: dict[tuple[int, int], Provenance] = {}
         self._records: OrderedDict[tuple[int, int], StepRecord] = OrderedDict()
         self._record_cache = record_cache
         self._branch_id = 0
         self.mismatches: list[tuple[int, int]] = []  # (branch, step) whose replay differed from the file
         with self._reading():
-            self._checked = has_crc(conn, "steps")
+            self._checked = has_crc(conn)
             meta = schema.read_meta(conn)
             self.meta = meta
             self.kernels = recorded_kernels(meta)
@@ -98,6 +91,15 @@ class Session:
             head = int(json.loads(meta.get("head", "0")))
             if not self._branches():
                 raise SessionError(path, "damaged rnnscope session: it has no branches")
+        self._replayer = Replayer(
+            conn,
+            path,
+            self._lock,
+            lambda st: pin_numerics(trainer_factory(st), self.kernels, self.revision),
+            cache_size,
+            check=self._check_replayed,
+            checked=self._checked,
+        )
         self.checkout(head if branch is None else branch)
 
     @classmethod
@@ -219,8 +221,7 @@ class Session:
         return tuple(row[:-1])
 
     def _sql(self, sql: str) -> str:
-        """``sql`` for this file: files written before checksums have no crc column."""
-        return sql if self._checked else sql.replace(", crc FROM", ", NULL FROM")
+        return checksum_select(sql, self._checked)
 
     def has_stored_frame(self, k: int, *, branch: int | str | None = None) -> bool:
         with self._reading():
@@ -285,11 +286,10 @@ class Session:
             ob = self._owner(k, self._resolve(branch))
             return self._provenance.get((ob, k))
 
-    def _check_replayed(self, target: int, rec: StepRecord) -> float:
-        """The relative deviation of a replayed step's summary from the stored one (-1: none stored)."""
-        k = int(rec.step)
-        ob = owner(self._branches(), target, k)
-        row = None if ob is None else self._summary_row(ob, k)
+    def _check_replayed(self, ob: int, rec: StepRecord) -> float:
+        """The relative deviation of a replayed step's summary from the one stored for branch
+        ``ob`` (which owns that step); -1 when none is stored."""
+        row = self._summary_row(ob, int(rec.step))
         if row is None:
             return -1.0
         return summary_deviation(record_codec.decode_summary(row), rec)

@@ -143,10 +143,15 @@ def forced(m: str) -> Iterator[None]:
         _local.forced = before
 
 
-def load_tried() -> bool:
-    """Whether this process has built or loaded the kernels already (or failed to): then
-    :func:`variant` answers at once instead of compiling."""
-    return _loaded is not None
+def planned_variant() -> str:
+    """:func:`variant` without building, loading or waiting for either (a status bar or a report
+    may ask while a first build runs): what has loaded, or "native (not loaded yet)" where a
+    compiler exists and the kernels have not been tried, or "torch"."""
+    if mode() == "torch":
+        return "torch"
+    if _loaded is not None:
+        return f"native/{torch.backends.cpu.get_cpu_capability()}" if _loaded else "torch"
+    return "torch" if compiler() is None else "native (not loaded yet)"
 
 
 def building() -> bool:

@@ -107,8 +107,8 @@ class Panel(QWidget):
         banner = self._banner
         if banner is None:
             return
-        if note:  # the first clause here, the whole account (deviation, drift table) on hover
-            banner.setText("⚠ " + note.split(";")[0].split(". ")[0] + " · hover for how far")
+        if note:  # its headline here, the whole account (deviation, drift table) on hover
+            banner.setText("⚠ " + note.splitlines()[0] + " · hover for how far")
             banner.setToolTip(note)
         banner.setVisible(bool(note))
 

@@ -158,3 +158,27 @@ def test_a_damaged_fingerprint_does_not_stop_the_file_from_opening(tmp_path: Pat
             assert prov is not None and prov.elsewhere  # unknown fields: not claimed identical
             assert prov.exact  # ... and measured: the same bits
             assert np.isfinite(rec.loss)
+
+
+def test_the_provenance_headline_keeps_every_difference_whole() -> None:
+    """The first line is what a panel's banner shows: with two differences (joined by "; ") it
+    must not be cut between them, and the deviation and drift table follow on the next line."""
+    from sessions.provenance import Provenance, relative_deviation
+
+    prov = Provenance(
+        step=9,
+        differences=["ATen CPU code path: DEFAULT -> AVX512", "recurrence loops: torch -> native/AVX512"],
+        deviation=2.5e-7,
+        replayed=3,
+        checked=3,
+    )
+    headline, details = prov.sentence().split("\n", 1)
+    assert headline == (
+        "Step 9: regenerated on another machine kind "
+        "(ATen CPU code path: DEFAULT -> AVX512; recurrence loops: torch -> native/AVX512)"
+    )
+    assert details.startswith("It deviates from the recorded summaries by up to 2.5e-07")
+    assert "measured to reach" in details
+    assert Provenance(step=1).sentence() == ""
+    assert relative_deviation(None, None) == 0.0 and relative_deviation(1.0, None) == float("inf")
+    assert relative_deviation(2.0, 1.0) == 0.5 and relative_deviation(float("inf"), float("inf")) == 0.0
