@@ -9,7 +9,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sessions"))
 
 import pytest
-from test_session_numerics import record_as
+from test_session_numerics import OTHER, record_as
 
 T = 30_000
 
@@ -19,7 +19,7 @@ def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -
     from gui.main_window import MainWindow
 
     path = tmp_path / "default.rnnscope"
-    record_as("DEFAULT", path)  # recorded as a CPU without AVX2 would: another machine kind here
+    record_as(OTHER, path)  # recorded as a CPU without AVX2 would: another machine kind here
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)
     win.resize(1400, 900)
@@ -36,7 +36,7 @@ def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -
         qtbot.waitUntil(lambda: c.record is not None and c.record.step == 7, timeout=T)
         qtbot.waitUntil(lambda: gates._banner.isVisible(), timeout=T)
         text = gates._banner.text()
-        assert "Step 7: regenerated on another machine kind (ATen CPU code path: DEFAULT ->" in text
+        assert f"Step 7: regenerated on another machine kind (ATen CPU code path: {OTHER} ->" in text
         assert text.endswith("· hover for how far")
         tip = gates._banner.toolTip()
         assert "deviates from the recorded summaries by up to" in tip
@@ -49,7 +49,7 @@ def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -
         dlg = win.properties_dialog()
         report = dlg.text.toPlainText()
         dlg.close()
-        assert report.startswith("recorded on") and "ATen CPU code path: DEFAULT" in report
+        assert report.startswith("recorded on") and f"ATen CPU code path: {OTHER}" in report
         assert "this machine" in report and "Differs:" in report
         tip = win.status.labels["device"].toolTip()
         assert "numerics of this process:" in tip and "ATen CPU code path:" in tip

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from cpu_kinds import run_as
 from session_fixtures import tiny_config
 
@@ -36,14 +37,18 @@ with LiveSession.create(sys.argv[1] if len(sys.argv) > 1 else PATH, Trainer(cfg)
 """
 
 
+# Kinds relative to this process (on CI a vector kind; under ATEN_CPU_CAPABILITY=default, DEFAULT):
+HERE = torch.backends.cpu.get_cpu_capability()
+SAME = "AVX2" if HERE in ("AVX2", "AVX512") else HERE  # the same numerics, in another process
+OTHER = "DEFAULT" if HERE != "DEFAULT" else "AVX2"  # numerics that differ from this process's
+
+
 def record_as(capability: str, path: Path) -> None:
     run_as(capability, f"PATH = {str(path)!r}\n" + RECORD, {"RNNSCOPE_KERNELS": "torch"})
 
 
 @pytest.fixture(autouse=True)
 def two_threads():
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(2)  # the children's count: threads are part of the fingerprint
     yield
@@ -66,12 +71,12 @@ def test_a_session_stores_the_fingerprint_that_recorded_it(tmp_path: Path) -> No
 
 
 def test_the_same_kind_in_another_process_regenerates_bit_for_bit(tmp_path: Path) -> None:
-    """Recorded at AVX2, regenerated here at AVX2 or AVX512: the same bits (revision 2 makes the
+    """Recorded at AVX2, regenerated here at AVX2 or AVX512 (or DEFAULT at DEFAULT): the same bits (revision 2 makes the
     two vector kinds one; the child and this process share torch, threads and BLAS)."""
     path = tmp_path / "avx2.rnnscope"
-    record_as("AVX2", path)
+    record_as(SAME, path)
     with Session.open(path) as s:
-        assert s.numerics[0].fingerprint["capability"] == "AVX2"
+        assert s.numerics[0].fingerprint["capability"] == SAME
         for k in (1, 5, 7, 11):
             assert not s.has_stored_frame(k)
             rec = s.record(k)
@@ -85,23 +90,21 @@ def test_the_same_kind_in_another_process_regenerates_bit_for_bit(tmp_path: Path
 
 
 def test_another_kind_is_detected_measured_and_still_shown(tmp_path: Path) -> None:
-    """Recorded on a CPU without AVX2 (DEFAULT), opened here: the frame regenerates, the
+    """Recorded on a CPU without AVX2 (DEFAULT; AVX2 when this process itself runs DEFAULT), opened here: the frame regenerates, the
     provenance names the difference and the deviation from the stored summaries, the warning
     says it once, and nothing refuses to show the step."""
     path = tmp_path / "default.rnnscope"
-    record_as("DEFAULT", path)
+    record_as(OTHER, path)
     with Session.open(path) as s, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        assert s.numerics[0].fingerprint["capability"] == "DEFAULT"
+        assert s.numerics[0].fingerprint["capability"] == OTHER
         devs = []
         for k in (2, 4, 8, 11):
             rec = s.record(k)
             assert rec.has_frame and rec.gates is not None
             prov = s.provenance(k)
             assert prov is not None and prov.elsewhere
-            assert prov.differences == [
-                f"ATen CPU code path: DEFAULT -> {numerics.fingerprint(kernels='torch')['capability']}"
-            ]
+            assert prov.differences == [f"ATen CPU code path: {OTHER} -> {HERE}"]
             assert prov.checked == prov.replayed >= 1
             devs.append(prov.deviation)
             assert "another machine kind" in rec.provenance and "ATen CPU code path" in rec.provenance
@@ -111,9 +114,9 @@ def test_another_kind_is_detected_measured_and_still_shown(tmp_path: Path) -> No
         assert s.provenance(6) is None and stored.provenance == ""
     assert s.mismatches, "a differing regeneration is listed"
     texts = [str(w.message) for w in caught if issubclass(w.category, RegenerationMismatch)]
-    assert len(texts) == 1 and "ATen CPU code path: DEFAULT" in texts[0]
+    assert len(texts) == 1 and f"ATen CPU code path: {OTHER}" in texts[0]
     report = info(path)
-    assert "Differs:" in report and "ATen CPU code path: DEFAULT ->" in report
+    assert "Differs:" in report and f"ATen CPU code path: {OTHER} ->" in report
 
 
 def test_resuming_on_another_kind_adds_its_fingerprint_from_that_step(tmp_path: Path) -> None:
@@ -123,20 +126,20 @@ def test_resuming_on_another_kind_adds_its_fingerprint_from_that_step(tmp_path: 
     ) as live:
         live.run(6)
     run_as(
-        "DEFAULT",
+        OTHER,
         f"from sessions import LiveSession\nwith LiveSession.resume({str(path)!r}) as live:\n    live.run(4)\n",
         {"RNNSCOPE_KERNELS": "torch"},
     )
     with Session.open(path) as s:
         assert len(s) == 10
         first, second = s.numerics
-        assert (second.branch, second.step) == (0, 6) and second.fingerprint["capability"] == "DEFAULT"
-        assert first.fingerprint["capability"] != "DEFAULT"
+        assert (second.branch, second.step) == (0, 6) and second.fingerprint["capability"] == OTHER
+        assert first.fingerprint["capability"] != OTHER
         s.record(5)
         assert not s.provenance(5).elsewhere  # recorded here
-        with pytest.warns(RegenerationMismatch, match="ATen CPU code path: DEFAULT"):
+        with pytest.warns(RegenerationMismatch, match=f"ATen CPU code path: {OTHER}"):
             s.record(9)
-        assert s.provenance(9).elsewhere  # recorded by the DEFAULT process (on the torch loops)
+        assert s.provenance(9).elsewhere  # recorded by the other kind's process (on the torch loops)
 
 
 def test_a_damaged_fingerprint_does_not_stop_the_file_from_opening(tmp_path: Path) -> None:
