@@ -122,8 +122,15 @@ SUMMARY_ARRAYS: dict[str, str] = {
     "c_grad_norm": "(layers, T) batch mean of ||dL/dc_t|| (LSTM only)",
 }
 FRAME_ARRAYS: dict[str, tuple[int, str]] = {
-    "jacobian_norm": (2, "(layers, T) spectral norm of dh_t/dh_{t-1}, probe sample"),
-    "whh_singular_values": (2, "(layers, H) singular values of W_hh, descending"),
+    "jacobian_norm": (
+        2,
+        "(layers, T) recurrence gain of the probe sample: ||dh_t/dh_{t-1}||, LSTM ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||",
+    ),
+    "whh_singular_values": (2, "(layers, H) singular values of the stacked (G*H, H) W_hh, descending"),
+    "whh_block_singular_values": (
+        3,
+        "(layers, G, H) singular values of each gate's block of W_hh (LSTM i f g o, GRU r z n), descending",
+    ),
     "hidden": (3, "(layers, T, H) h_t of the probe sample"),
     "cell": (3, "(layers, T, H) c_t of the probe sample (LSTM)"),
     "h_grad": (3, "(layers, T, H) dL/dh_t of the probe sample"),

@@ -217,6 +217,18 @@ def singular_values(w_hh: Tensor) -> Tensor:
     return torch.linalg.svdvals(w)
 
 
+def block_singular_values(w_hh: Tensor, blocks: int) -> Tensor:
+    """(G, H) singular values of each gate's (H, H) block of the stacked W_hh (G*H, H), descending
+    (PyTorch's gate order: LSTM i, f, g, o; GRU r, z, n; a tanh RNN has one block, W_hh itself).
+    For a gated cell these, not the stacked matrix's, are comparable with 1: the stacked one's
+    sigma_max is up to sqrt(G) times the largest block's. NaN when W_hh holds a NaN/Inf."""
+    w = w_hh.detach()
+    H = w.shape[1]
+    if not bool(torch.isfinite(w).all()):
+        return torch.full((blocks, H), float("nan"), dtype=w.dtype, device=w.device)
+    return torch.linalg.svdvals(w.reshape(blocks, H, H))
+
+
 def first_nonfinite_time(x: Tensor) -> int | None:
     """First timestep (dim 0) holding a NaN/Inf, or None."""
     bad = ~torch.isfinite(x).flatten(1).all(dim=1)

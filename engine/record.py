@@ -15,7 +15,7 @@ single part's arrays. For Seq2Seq they concatenate the parts along the time axis
 encoder first then decoder (T = T_src + T_tgt: the order in which the gradient flows
 back), and fill with NaN where a part has no such array (e.g. the cell state of a GRU
 decoder behind an LSTM encoder). ``record.part_slices`` gives each part's time range.
-``whh_singular_values`` (a frame field: the SVD is the costliest summary, and any step's
+``whh_singular_values`` and ``whh_block_singular_values`` (frame fields: the SVD is the costliest summary, and any step's
 frame can be regenerated) is per layer, not per timestep: for Seq2Seq the top level
 stacks encoder layers then decoder layers.
 
@@ -66,6 +66,8 @@ class PartRecord:
     c_grad_norm: np.ndarray | None  # (L, T) the same for the LSTM cell state
     # --- probe frame (None on steps that are not probed) ---
     whh_singular_values: np.ndarray | None = None  # (L, H) of the stacked (G*H, H) W_hh, descending
+    # (L, G, H) of each gate's (H, H) block of W_hh (GATE_NAMES order; G = 1 for a tanh RNN)
+    whh_block_singular_values: np.ndarray | None = None
     gates: dict[str, np.ndarray] | None = None  # name -> (L, T, H)
     hidden: np.ndarray | None = None  # (L, T, H) h_t
     cell: np.ndarray | None = None  # (L, T, H) c_t (LSTM)
@@ -180,6 +182,25 @@ class StepRecord:
         if any(v is None for v in values):
             return None
         return np.concatenate([v for v in values if v is not None], axis=0)
+
+    @property
+    def whh_block_singular_values(self) -> np.ndarray | None:
+        """(L_total, G, H): the parts' per-gate-block singular values stacked like
+        ``whh_singular_values``; a part with fewer gates than another is padded with NaN."""
+        values = [p.whh_block_singular_values for p in self.parts.values()]
+        if any(v is None for v in values):
+            return None
+        arrays = [v for v in values if v is not None]
+        g = max(a.shape[1] for a in arrays)
+        padded = [
+            a
+            if a.shape[1] == g
+            else np.concatenate(
+                [a, np.full((a.shape[0], g - a.shape[1], a.shape[2]), np.nan, a.dtype)], axis=1
+            )
+            for a in arrays
+        ]
+        return np.concatenate(padded, axis=0)
 
     @property
     def gates(self) -> dict[str, np.ndarray] | None:

@@ -32,6 +32,8 @@ ORANGE, SKY, GREEN, YELLOW, BLUE, VERMILION, PURPLE, GREY = (
     "#CC79A7",
     "#999999",
 )
+# one colour per gate, the same in every plot that draws gates as curves
+GATE_COLOURS = {"i": ORANGE, "f": SKY, "g": GREEN, "o": PURPLE, "r": ORANGE, "z": SKY, "n": GREEN}
 CURSOR = "#F0E442"
 EDIT = "#E69F00"
 NAN_MARK = "#FF3030"

@@ -18,41 +18,7 @@ from typing import Any
 
 import numpy as np
 
-
-def record_arrays(rec: Any) -> dict[str, np.ndarray]:
-    """Every number of one StepRecord (summary and frame), by name."""
-    out: dict[str, np.ndarray] = {
-        "step": np.array(rec.step),
-        "loss": np.array(rec.loss),
-        "metric": np.array(rec.metric),
-        "grad_norm": np.array(rec.grad_norm),
-        "grad_norm_clipped": np.array(rec.grad_norm_clipped),
-        "lr": np.array(rec.lr),
-        "clip_threshold": np.array(np.nan if rec.clip_threshold is None else rec.clip_threshold),
-        "probe_index": np.array(rec.probe_index),
-    }
-    for name, part in rec.parts.items():
-        for attr in (
-            "h_grad_norm",
-            "c_grad_norm",
-            "jacobian_norm",
-            "whh_singular_values",
-            "hidden",
-            "cell",
-            "h_grad",
-            "c_grad",
-        ):
-            value = getattr(part, attr, None)
-            if value is not None:
-                out[f"{name}/{attr}"] = np.asarray(value)
-        for gate, value in (part.gates or {}).items():
-            out[f"{name}/gates/{gate}"] = np.asarray(value)
-    if rec.probe is not None:
-        for attr in ("input", "target", "prediction", "mask", "free_running", "embedded"):
-            value = getattr(rec.probe, attr, None)
-            if value is not None:
-                out[f"probe/{attr}"] = np.asarray(value)
-    return out
+from sessions.cli import record_arrays  # one naming of a record's arrays, for the CLI and the window
 
 
 def write_npz(rec: Any, path: str | os.PathLike[str]) -> None:
@@ -73,7 +39,7 @@ def write_csv(rec: Any, path: str | os.PathLike[str]) -> None:
                         w.writerow([name, "", t, u if flat.shape[1] > 1 else "", _num(v)])
             elif a.ndim == 0:
                 w.writerow([name, "", "", "", _num(a)])
-            elif a.ndim == 2 and name.endswith("whh_singular_values"):
+            elif a.ndim == 2 and name.rpartition("/")[2].startswith("whh_singular_values"):
                 for (layer, i), v in np.ndenumerate(a):
                     w.writerow([name, layer, "", i, _num(v)])
             elif a.ndim == 2:

@@ -9,14 +9,15 @@ branches (with their steps and edits), counts of stored frames and checkpoints.
 - ``npz``: one array per key. Scalars: ``step``, ``loss``, ``metric``, ``grad_norm``,
   ``grad_norm_clipped``, ``lr``, ``clip_threshold`` (NaN when off), ``probe_index``.
   Per part (``rnn``, or ``encoder``/``decoder``): ``<part>/h_grad_norm`` (L, T),
-  ``<part>/c_grad_norm``, ``<part>/whh_singular_values`` (L, k), ``<part>/gates/<g>``
+  ``<part>/c_grad_norm``, ``<part>/whh_singular_values`` (L, k) of the stacked W_hh and, for
+  LSTM/GRU, ``<part>/whh_singular_values_<gate>`` (L, k) of each gate's block, ``<part>/gates/<g>``
   (L, T, H), ``<part>/hidden``, ``<part>/cell``, ``<part>/h_grad``, ``<part>/c_grad``
   (L, T, H), ``<part>/jacobian_norm`` (L, T). Probe sample: ``probe/input``,
   ``probe/target``, ``probe/prediction``, ``probe/mask`` ... Load with ``np.load(path)``
   (no pickle needed).
 - ``csv``: one long table with the header ``step,part,array,layer,t,unit,value``: one
   row per array element, blank where an axis does not apply. Scalars have part and all
-  indices blank; ``whh_singular_values`` puts the singular value's rank in ``unit``;
+  indices blank; ``whh_singular_values[_<gate>]`` puts the singular value's rank in ``unit``;
   probe arrays have part ``probe``, their first axis in ``t`` and a second axis (features)
   in ``unit``.
 
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.record import StepRecord
+from engine.record import GATE_NAMES, StepRecord
 from sessions.errors import SessionError
 from sessions.record_codec import FRAME_FIELDS, PROBE_FIELDS
 from sessions.session import Session
@@ -144,8 +145,12 @@ def record_arrays(rec: StepRecord) -> dict[str, np.ndarray]:
             out[f"{name}/gates/{g}"] = arr
         for f in FRAME_FIELDS:
             arr = getattr(p, f)
-            if arr is not None:
+            if arr is not None and f != "whh_block_singular_values":
                 out[f"{name}/{f}"] = arr
+        blocks = p.whh_block_singular_values
+        if blocks is not None and GATE_NAMES[p.cell_type]:  # a tanh RNN's one block is W_hh itself
+            for k, g in enumerate(GATE_NAMES[p.cell_type]):
+                out[f"{name}/whh_singular_values_{g}"] = np.ascontiguousarray(blocks[:, k])
     if rec.probe is not None:
         for f in PROBE_FIELDS:
             arr = getattr(rec.probe, f)
@@ -167,7 +172,7 @@ def _csv_rows(step: int, key: str, arr: np.ndarray) -> Any:
         if part == "probe":
             t, unit = idx[0], (idx[1] if len(idx) > 1 else "")
             yield (step, part, name, "", t, unit, val)
-        elif name == "whh_singular_values":
+        elif name.startswith("whh_singular_values"):
             yield (step, part, name, idx[0], "", idx[1], val)
         elif len(idx) == 2:
             yield (step, part, name, idx[0], idx[1], "", val)

@@ -7,7 +7,8 @@ Summaries stay small so that scanning 10,000 of them for the plots is one query.
 
 Frame row (table ``frames``): ``meta`` JSON (per part: gate names or null,
 probe_length; which ProbeSample fields exist) and a compressed pack ``data`` with
-``<part>/whh_singular_values`` (L, H), ``<part>/gates/<g>``, ``<part>/hidden``,
+``<part>/whh_singular_values`` (L, H), ``<part>/whh_block_singular_values`` (L, G, H; files
+before 2026-12-07 lack it), ``<part>/gates/<g>``, ``<part>/hidden``,
 ``cell``, ``h_grad``, ``c_grad``, ``jacobian_norm`` (L, T[, H]) and ``probe/<field>``. Arrays keep their dtype and shape
 exactly; NaN scalars are stored as NULL (SQLite has no NaN) and come back as NaN.
 """
@@ -25,7 +26,9 @@ from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
 from sessions import blobs
 from sessions.errors import BlobError
 
-FRAME_FIELDS = ("whh_singular_values", "hidden", "cell", "h_grad", "c_grad", "jacobian_norm")
+FRAME_FIELDS = (
+    "whh_singular_values", "whh_block_singular_values", "hidden", "cell", "h_grad", "c_grad", "jacobian_norm",
+)  # fmt: skip
 PROBE_FIELDS = ("input", "target", "prediction", "mask", "free_running", "embedded")
 SUMMARY_COLUMNS = (
     "step", "loss", "metric", "grad_norm", "grad_norm_clipped", "lr", "clip_threshold", "step_time",

@@ -9,6 +9,7 @@ so hidden panels cost nothing while training.
 from __future__ import annotations
 
 import os
+import re
 import time
 import types
 from collections.abc import Callable, Hashable
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QFontMetricsF, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from gui import colormaps
@@ -177,8 +178,84 @@ def _no_update(*_args: Any) -> None:
     pass
 
 
+_TAG = re.compile(r"(<[^>]+>)")
+ELLIPSIS = "…"
+
+
+def plain_text(html: str) -> str:
+    """The visible characters of a title (tags dropped; titles use no entities)."""
+    return "".join(p for p in _TAG.split(html) if not p.startswith("<"))
+
+
+def elide_html(html: str, fits: Callable[[str], bool]) -> str:
+    """``html`` cut at the last word boundary where its visible text plus "…" ``fits``, with
+    the tags still open at the cut closed again; the whole of it when it fits. A word (a
+    number, "1.2e-05") is never cut: at worst only "…" is left."""
+    plain = plain_text(html)
+    if fits(plain):
+        return html
+    cuts = sorted({i for i, ch in enumerate(plain) if ch == " "}, reverse=True)
+    for cut in cuts:
+        kept = plain[:cut].rstrip(" ·:,;=")
+        if kept and fits(kept + ELLIPSIS):
+            return _html_prefix(html, len(kept)) + ELLIPSIS + "".join(_open_tags(html, len(kept)))
+    return ELLIPSIS
+
+
+def _html_prefix(html: str, chars: int) -> str:
+    out, n = [], 0
+    for piece in _TAG.split(html):
+        if piece.startswith("<"):
+            out.append(piece)
+            continue
+        if n >= chars:
+            break
+        out.append(piece[: chars - n])
+        n += len(out[-1])
+    return "".join(out)
+
+
+def _open_tags(html: str, chars: int) -> list[str]:
+    """Closing tags for the elements still open after ``chars`` visible characters."""
+    stack: list[str] = []
+    for piece in _TAG.split(_html_prefix(html, chars)):
+        if piece.startswith("</"):
+            if stack:
+                stack.pop()
+        elif piece.startswith("<") and not piece.endswith("/>"):
+            stack.append(piece[1:].split()[0].rstrip(">"))
+    return [f"</{t}>" for t in reversed(stack)]
+
+
+def _fit_title(label: pg.LabelItem) -> None:
+    """Show ``label``'s whole title, or as much as fits its width elided at a word boundary,
+    with the whole text as its tooltip."""
+    full = getattr(label, "_full", None)
+    if full is None:
+        return
+    width = label.width() - 6
+    if width <= 0:  # not laid out yet: the geometry change will come
+        shown = full
+    else:
+        metrics = QFontMetricsF(label.item.font())
+        shown = elide_html(full, lambda text: metrics.horizontalAdvance(text) <= width)
+    label.setToolTip("" if shown == full else plain_text(full))
+    if label.text == shown:
+        return
+    hint = label._sizeHint
+    label.updateGeometry = _no_update  # shadows the layout invalidations inside LabelItem.setText
+    try:
+        label.setText(shown)
+    finally:
+        del label.updateGeometry
+    if label._sizeHint != hint:  # another line height after all: the layout must know
+        label.updateGeometry()
+
+
 def set_title(plot: pg.PlotItem, title: str) -> None:
-    """A compact title that may overflow rather than widen the plot (HTML allowed).
+    """A compact title that never widens its plot (HTML allowed): text that does not fit the
+    plot's width is elided with "…" at a word boundary, the whole of it in a tooltip, and it is
+    fitted again when the plot is resized.
 
     A new text for a title already shown takes no relayout of the plot: the label's size
     hint is its line height only (see ``_relaxed_update_min``), so unless that changes, only
@@ -188,21 +265,22 @@ def set_title(plot: pg.PlotItem, title: str) -> None:
     if not getattr(label, "_relaxed", False):
         label.updateMin = types.MethodType(_relaxed_update_min, label)
         label._relaxed = True
+        label._full = title
         plot.setTitle(title, size=TITLE_SIZE)
+        label.geometryChanged.connect(lambda: _fit_title(label))
+        _fit_title(label)
         return
-    if label.text == title and label.isVisible():
+    if getattr(label, "_full", None) == title and label.isVisible():
         return
+    label._full = title
     if not label.isVisible() or label.opts.get("size") != TITLE_SIZE:
         plot.setTitle(title, size=TITLE_SIZE)
-        return
-    hint = label._sizeHint
-    label.updateGeometry = _no_update  # shadows the layout invalidations inside LabelItem.setText
-    try:
-        label.setText(title)
-    finally:
-        del label.updateGeometry
-    if label._sizeHint != hint:  # another line height after all: the layout must know
-        label.updateGeometry()
+    _fit_title(label)
+
+
+def title_text(plot: pg.PlotItem) -> str:
+    """The whole title of ``plot`` as set (what its tooltip shows when it is elided)."""
+    return getattr(plot.titleLabel, "_full", plot.titleLabel.text)
 
 
 def add_plot(layout: pg.GraphicsLayout, row: int, col: int, title: str) -> pg.PlotItem:
@@ -275,6 +353,35 @@ class LayerSelector(QComboBox):
     @property
     def layer(self) -> int:
         return max(0, self.currentIndex())
+
+
+class PartLayerSelector(QComboBox):
+    """'layer 0', 'layer 1' ... or, for Seq2Seq, 'encoder layer 0' ... 'decoder layer 1': one
+    recurrent stack's layer. Keeps the choice while the list stays the same."""
+
+    def __init__(self, tooltip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip(tooltip)
+        self._choices: list[tuple[str, int]] = []
+        self.set_parts(["rnn"], 1)
+
+    def set_parts(self, parts: list[str], layers: int) -> None:
+        choices = [(p, k) for p in parts for k in range(layers)]
+        if choices == self._choices:
+            return
+        keep = self._choices[self.currentIndex()] if 0 <= self.currentIndex() < len(self._choices) else None
+        self._choices = choices
+        self.blockSignals(True)
+        self.clear()
+        self.addItems([f"{p} layer {k}" if len(parts) > 1 else f"layer {k}" for p, k in choices])
+        self.setCurrentIndex(choices.index(keep) if keep in choices else 0)
+        self.blockSignals(False)
+        self.setEnabled(len(choices) > 1)
+
+    @property
+    def choice(self) -> tuple[str, int]:
+        i = self.currentIndex()
+        return self._choices[i] if 0 <= i < len(self._choices) else self._choices[0]
 
 
 def premultiplied_table(lut: np.ndarray) -> np.ndarray:

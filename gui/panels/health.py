@@ -1,24 +1,30 @@
 """Health: is training going well? Curves over steps and two views of the shown step.
 
-Over steps (x linked, click to seek): loss (log axis) and the task metric, with a dashed
-marker at every live edit; the global gradient norm before and after clipping with the
-clipping threshold; the learning rate. Red crosses mark steps with a NaN/Inf.
-The shown step: the singular values of W_hh per layer with the line at 1 (> 1 can explode,
-< 1 vanishes), and the recurrence's gain per timestep of the probe sample (||dh_t/dh_{t-1}||;
-for the LSTM the joint ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||, engine/diagnostics.py).
+Over steps (x linked, click to seek): loss and the task metric (linear from 0; a log axis
+once they span more than three decades, as an exploding loss does), with a dashed marker at
+every live edit; the global gradient norm before and after clipping with the clipping
+threshold; the learning rate. A red band along the top marks steps with a NaN/Inf.
+The shown step, for the layer (Seq2Seq: and part) chosen above: the singular values of its
+W_hh and the recurrence's gain per timestep of the probe sample (||dh_t/dh_{t-1}||; for the
+LSTM the joint ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||, engine/diagnostics.py), with their product.
+For the tanh RNN, sigma_max(W_hh) against the line at 1 tells explode from vanish; a gated
+cell multiplies each gate block of W_hh by gate values below 1, so it shows each block's
+singular values and the gain decides.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from engine.record import GATE_NAMES
 from gui import colormaps
-from gui.panels.base import Panel, add_legend, add_plot, set_title, swatch
-from gui.panels.ranges import StableRange, StepAxisRange
+from gui.panels.base import Panel, PartLayerSelector, add_plot, info_label, set_title, swatch
+from gui.panels.ranges import AutoLogRange, StableRange, StepAxisRange
 
 
 def _pos(a: np.ndarray) -> np.ndarray:
@@ -47,16 +53,53 @@ JACOBIAN_TIP = (
 )
 
 
-def jacobian_title(cells: tuple[str | None, ...]) -> str:
-    """The Jacobian plot's title for a run of these cells (Seq2Seq: encoder and decoder)."""
-    if "lstm" in cells:
-        lstm = "‖∂(hₜ,cₜ)/∂(hₜ₋₁,cₜ₋₁)‖"
-        return (
-            f"gain {lstm} (probe)"
-            if set(cells) <= {"lstm", None}
-            else f"gain: ‖∂hₜ/∂hₜ₋₁‖, LSTM {lstm} (probe)"
-        )
+SV_TIPS = {
+    "rnn": (
+        "Singular values of W_hh, largest first. For the tanh RNN, hₜ = tanh(W xₜ + W_hh hₜ₋₁ + b):\n"
+        "the step Jacobian is diag(tanh′)·W_hh with tanh′ ≤ 1, so σ_max(W_hh) < 1 makes every\n"
+        "gradient vanish, and > 1 lets it grow (explode) where the units are not saturated."
+    ),
+    "gated": (
+        "Singular values of each gate's (H×H) block of W_hh, largest first (PyTorch's gate order).\n"
+        "In a gated cell every block is multiplied by gate values in (0, 1) (and the LSTM adds the\n"
+        "cell-state path f·cₜ₋₁), so no σ of W_hh is compared with 1: the gain on the right, the\n"
+        "norm of the step Jacobian itself, decides whether a gradient vanishes or grows."
+    ),
+}
+
+
+def jacobian_title(cell: str | None) -> str:
+    """The Jacobian plot's title for one recurrent stack of this cell."""
+    if cell == "lstm":
+        return "gain ‖∂(hₜ,cₜ)/∂(hₜ₋₁,cₜ₋₁)‖ (probe)"
     return "gain ‖∂hₜ/∂hₜ₋₁‖ (probe)"
+
+
+def sv_title(cell: str | None, blocks: bool) -> str:
+    """The singular-value plot's title; gated cells name their gates in their curves' colours."""
+    names = GATE_NAMES.get(cell or "rnn", ())
+    if not names:
+        return "σᵢ(W_hh) · " + swatch("1: explode | vanish", colormaps.YELLOW)
+    if not blocks:  # a file from before per-gate values were recorded
+        return f"σᵢ of the stacked ({len(names)}H×H) W_hh"
+    return "σᵢ(W_hh) per gate: " + " ".join(swatch(g, colormaps.GATE_COLOURS[g]) for g in names)
+
+
+def log_product(gains: np.ndarray) -> float | None:
+    """log10 of the product of the finite gains (float64 sums of logs: the product of 500 gains
+    of 0.5 is 1e-151, far below float32 and fine here); None when none is finite and > 0."""
+    g = np.asarray(gains, dtype=np.float64)
+    g = g[np.isfinite(g) & (g > 0)]
+    return float(np.log10(g).sum()) if g.size else None
+
+
+def decade_text(log10_value: float) -> str:
+    """A value given as log10, written in full even far outside float range (1e-151, 3.2e+40)."""
+    k = int(np.floor(log10_value))
+    m = 10.0 ** (log10_value - k)
+    if m >= 9.995:
+        m, k = 1.0, k + 1
+    return f"{m:.2f}e{k:+d}" if abs(k) >= 4 else f"{10.0**log10_value:.3g}"
 
 
 class HealthPanel(Panel):
@@ -65,6 +108,13 @@ class HealthPanel(Panel):
     def __init__(self, controller: Any, cursor: Any, parent: Any = None) -> None:
         super().__init__(controller, cursor, parent)
         lay = self._layout()
+        self.where = PartLayerSelector(
+            "which recurrent layer (Seq2Seq: encoder or decoder) the shown step's singular values "
+            "and gain (the lower row) are of"
+        )
+        self.where.currentIndexChanged.connect(lambda _i: self._redraw_record())
+        self.info = info_label()
+        lay.addLayout(self._header(self.where, self.info))
         self.view = pg.GraphicsLayoutWidget()
         lay.addWidget(self.view)
         ci = self.view.ci
@@ -72,10 +122,7 @@ class HealthPanel(Panel):
 
         self.loss_plot = self._plot(0, 0, "loss", "loss")
         self.loss = _curve(self.loss_plot, colormaps.ORANGE, width=2)
-        self.nan_marks = pg.ScatterPlotItem(
-            symbol="x", size=10, pen=pg.mkPen(colormaps.NAN_MARK, width=2), brush=None
-        )
-        self.loss_plot.addItem(self.nan_marks)
+        self.nan_bands: list[pg.LinearRegionItem] = []  # a red band along the top per run of NaN/Inf steps
 
         self.metric_plot = self._plot(0, 1, "metric", "metric")
         self.metric = _curve(self.metric_plot, colormaps.GREEN, width=2)
@@ -99,17 +146,19 @@ class HealthPanel(Panel):
         self.lr_plot = self._plot(1, 1, "learning rate", "lr")
         self.lr = _curve(self.lr_plot, colormaps.PURPLE, width=2)
 
-        self.sv_plot = add_plot(ci, 2, 0, "singular values σᵢ(W_hh)")
+        self.sv_plot = add_plot(ci, 2, 0, sv_title("rnn", True))
         self.sv_plot.setLabel("bottom", "i (largest first)")
-        self.sv_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
-        add_legend(self.sv_plot, (10, -10))
+        self.sv_plot.setToolTip(SV_TIPS["rnn"])
+        self.sv_one = self.sv_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         self.sv_curves: list[pg.PlotDataItem] = []
 
-        self.jac_plot = add_plot(ci, 2, 1, jacobian_title(("rnn",)))
+        self.jac_plot = add_plot(ci, 2, 1, jacobian_title("rnn"))
         self.jac_plot.setToolTip(JACOBIAN_TIP)
         self.jac_plot.setLabel("bottom", "timestep t")
         self.jac_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         self.jac = self.jac_plot.plot(pen=pg.mkPen(colormaps.BLUE, width=2), connect="finite")
+        self.jac_text = pg.TextItem("", color=colormaps.BLUE, anchor=(1, 0))
+        self.jac_plot.addItem(self.jac_text, ignoreBounds=True)
         self.jac_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
         self.jac_plot.addItem(self.jac_cursor)
 
@@ -127,9 +176,9 @@ class HealthPanel(Panel):
             p.vb.setMouseEnabled(x=False, y=False)  # clicks seek; ranges are managed below
             p.hideButtons()
         self.x_range = StepAxisRange(self.loss_plot.vb)
-        self.y_ranges = {
-            "loss": StableRange(self.loss_plot.vb, "y"),
-            "metric": StableRange(self.metric_plot.vb, "y"),
+        self.y_ranges: dict[str, StableRange | AutoLogRange] = {
+            "loss": AutoLogRange(self.loss_plot),
+            "metric": AutoLogRange(self.metric_plot),
             "norm": StableRange(self.norm_plot.vb, "y", log=True, axis_item=self.norm_plot.getAxis("left")),
             "lr": StableRange(self.lr_plot.vb, "y", from_zero=True),
             "sv_x": StableRange(self.sv_plot.vb, "x", from_zero=True),
@@ -148,7 +197,8 @@ class HealthPanel(Panel):
         self._revision = -1
         self._metric_name = ""
         self._threshold_shown = True  # the threshold curve may hold data (drawn at least once)
-        self._marks_drawn: tuple[tuple[float, ...], float] | None = None  # NaN/Inf marks shown
+        self._marks_drawn: tuple[tuple[int, int], ...] | None = None  # NaN/Inf step runs shown
+        self._log_titles = (False, False)  # loss, metric on a log axis (their titles say so)
         self.sv_text = pg.TextItem("", color=colormaps.YELLOW, anchor=(1, 0))
         self.sv_plot.addItem(self.sv_text, ignoreBounds=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -163,6 +213,10 @@ class HealthPanel(Panel):
         return p
 
     # ------------------------------------------------------------ updates
+    def _redraw_record(self) -> None:
+        self._dirty |= {"record", "cursor"}
+        self.refresh()
+
     def _update_run(self) -> None:
         self._revision = -1
         self._threshold_shown = True
@@ -173,9 +227,12 @@ class HealthPanel(Panel):
         self.x_range.reset()
         for r in self.y_ranges.values():
             r.reset()
+        self._log_titles = (False, False)
+        set_title(self.loss_plot, "loss")
         cfg = self.controller.config
         if cfg is not None:
-            set_title(self.jac_plot, jacobian_title((cfg.model, cfg.decoder_cell)))
+            parts = ["encoder", "decoder"] if cfg.is_seq2seq else ["rnn"]
+            self.where.set_parts(parts, cfg.layers)
 
     def _update_history(self) -> None:
         h = self.controller.history
@@ -187,7 +244,7 @@ class HealthPanel(Panel):
         self.metric.setData(x, h.series("metric"))
         if h.metric_name != self._metric_name:
             self._metric_name = h.metric_name
-            set_title(self.metric_plot, h.metric_name or "metric")
+            self._log_titles = (self._log_titles[0], not self._log_titles[1])  # retitled below
             self.metric_plot.setToolTip(h.metric_name or "metric")
         self.norm.setData(x, _pos(h.series("grad_norm")))
         self.norm_clipped.setData(x, _pos(h.series("grad_norm_clipped")))
@@ -203,21 +260,66 @@ class HealthPanel(Panel):
         norms = [h.series("grad_norm"), h.series("grad_norm_clipped"), h.series("clip_threshold")]
         self.y_ranges["norm"].update(np.concatenate(norms))
         self.y_ranges["lr"].update(h.series("lr"))
-        if h.nonfinite:
-            steps = np.fromiter(h.nonfinite.keys(), dtype=np.float64)
-            loss = _pos(h.series("loss"))
-            finite = loss[np.isfinite(loss)]  # an inf loss would put the marks (and the axis) at inf
-            y = float(finite.max()) if finite.size else 1.0
-            marks = (tuple(steps.tolist()), y)
-            if marks != self._marks_drawn:
-                self.nan_marks.setData(steps, np.full(steps.shape, y))
-        else:
-            marks = ((), 0.0)
-            if marks != self._marks_drawn:
-                self.nan_marks.setData([], [])
-        self._marks_drawn = marks
+        self._retitle_log_axes()
+        self._draw_nonfinite(sorted(h.nonfinite))
         if h.events != self._events_drawn:
             self._draw_events(h.events)
+
+    def _retitle_log_axes(self) -> None:
+        loss, metric = self.y_ranges["loss"], self.y_ranges["metric"]
+        assert isinstance(loss, AutoLogRange) and isinstance(metric, AutoLogRange)
+        logs = (loss.log, metric.log)
+        if logs == self._log_titles:
+            return
+        self._log_titles = logs
+        set_title(self.loss_plot, "loss (log axis)" if logs[0] else "loss")
+        name = self._metric_name or "metric"
+        set_title(self.metric_plot, f"{name} (log axis)" if logs[1] else name)
+
+    def _draw_nonfinite(self, steps: list[int]) -> None:
+        """A red band along the top of the loss plot over each run of steps with a NaN/Inf: it
+        marks where without covering the curve (a marker per step covered a whole plot once a run
+        went NaN for good). More than MAX_BANDS runs are merged into their neighbours."""
+        runs: list[tuple[int, int]] = []
+        for k in steps:
+            if runs and k <= runs[-1][1] + 1:
+                runs[-1] = (runs[-1][0], k)
+            else:
+                runs.append((k, k))
+        while len(runs) > self.MAX_BANDS:  # join the two runs with the smallest gap
+            gaps = [b[0] - a[1] for a, b in itertools.pairwise(runs)]
+            i = int(np.argmin(gaps))
+            runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
+        key = tuple(runs)
+        if key != self._marks_drawn:  # most steps: nothing new to draw
+            self._marks_drawn = key
+            self._draw_nonfinite_bands(runs)
+
+    def _draw_nonfinite_bands(self, runs: list[tuple[int, int]]) -> None:
+        while len(self.nan_bands) < len(runs):
+            band = pg.LinearRegionItem(
+                movable=False,
+                span=(0.93, 1.0),
+                brush=pg.mkBrush(colormaps.NAN_MARK),
+                pen=pg.mkPen(colormaps.NAN_MARK),
+            )
+            band.setZValue(20)
+            self.loss_plot.addItem(band, ignoreBounds=True)
+            self.nan_bands.append(band)
+        for i, band in enumerate(self.nan_bands):
+            if i < len(runs):
+                a, b = runs[i]
+                band.setRegion((a - 0.5, b + 0.5))
+                band.show()
+            else:
+                band.hide()
+        if runs:
+            first = runs[0][0]
+            self.loss_plot.setToolTip(f"loss · red band: steps with a NaN/Inf (the first: step {first})")
+        else:
+            self.loss_plot.setToolTip("loss")
+
+    MAX_BANDS = 40
 
     def _draw_events(self, events: list[Any]) -> None:
         for plot, line in self._edit_lines:
@@ -249,6 +351,8 @@ class HealthPanel(Panel):
             for c in self.sv_curves:
                 c.setData([], [])
             self.jac.setData([], [])
+            self.jac_text.setText("")
+            self.info.setText("")
             return
         live = self.controller.follow_live
         for line in self.step_lines:  # following the newest step: it is the right end anyway,
@@ -257,35 +361,87 @@ class HealthPanel(Panel):
                 line.setPos(rec.step)
         if not rec.has_frame:
             return
-        sv = rec.whh_singular_values  # (L_total, H)
-        if sv is not None:
-            names = [
-                f"{part} layer {layer}" if len(rec.parts) > 1 else f"layer {layer}"
-                for part in rec.parts
-                for layer in range(rec.layers)
-            ]
-            while len(self.sv_curves) < sv.shape[0]:
-                i = len(self.sv_curves)
-                colour = (colormaps.ORANGE, colormaps.SKY, colormaps.GREEN, colormaps.PURPLE)[i % 4]
-                name = (names[i] if i < len(names) else f"row {i}") if sv.shape[0] > 1 else None
-                self.sv_curves.append(self.sv_plot.plot(pen=pg.mkPen(colour, width=2), name=name))
-            for i, c in enumerate(self.sv_curves):
-                if i < sv.shape[0]:
-                    c.setData(np.arange(sv.shape[1]), sv[i])
-                else:
-                    c.setData([], [])
-            self.y_ranges["sv_x"].update(0.0, float(sv.shape[1] - 1))
-            self.y_ranges["sv"].update(np.append(sv[:, 0], 1.0))
-            self.sv_text.setText(f"σ_max = {np.nanmax(sv[:, 0]):.3g}")
-            self.sv_text.setPos(sv.shape[1] - 1, float(np.nanmax(sv)))
-        jac = rec.jacobian_norm
-        if jac is not None:
-            self.jac.setData(np.arange(jac.shape[1]), jac[0])
-            self.y_ranges["jac_x"].update(0.0, float(jac.shape[1] - 1))
-            self.y_ranges["jac"].update(np.append(jac[0], 1.0))
+        part, layer = self.where.choice
+        p = rec.parts.get(part) or next(iter(rec.parts.values()))
+        layer = min(layer, p.h_grad_norm.shape[0] - 1)
+        cell = p.cell_type
+        self._draw_singular_values(p, layer, cell)
+        jac = p.jacobian_norm
+        set_title(self.jac_plot, jacobian_title(cell))
+        if jac is None:
+            self.jac.setData([], [])
+            self.jac_text.setText("")
+            return
+        gains = jac[layer]
+        self.jac.setData(np.arange(gains.shape[0]), gains)
+        self.y_ranges["jac_x"].update(0.0, float(max(gains.shape[0] - 1, 1)))
+        self.y_ranges["jac"].update(np.append(gains, 1.0))
+        lp = log_product(gains[1:])  # the first step has no previous state to map from
+        text = "" if lp is None else f"∏ₜ gain = {decade_text(lp)}"
+        self.jac_text.setText(text)
+        finite = gains[np.isfinite(gains)]
+        top = float(max(finite.max(), 1.0)) if finite.size else 1.0
+        self.jac_text.setPos(float(gains.shape[0] - 1), top)
+        where = f"{part} layer {layer}" if len(rec.parts) > 1 else f"layer {layer}"
+        info = f"step {rec.step} · {where}"
+        if text:
+            info += f" · {text} over t = 1…{gains.shape[0] - 1} bounds the gradient's shrink or growth"
+        self.info.setText(info)
+        self.info.setToolTip(info)
+
+    def _draw_singular_values(self, p: Any, layer: int, cell: str) -> None:
+        blocks = p.whh_block_singular_values
+        names = GATE_NAMES.get(cell, ())
+        gated = bool(names)
+        if gated and blocks is not None:
+            rows = [(blocks[layer, k], colormaps.GATE_COLOURS[g]) for k, g in enumerate(names)]
+        elif p.whh_singular_values is not None:
+            rows = [(p.whh_singular_values[layer], colormaps.ORANGE)]
+        else:
+            rows = []
+        set_title(self.sv_plot, sv_title(cell, blocks is not None))
+        self.sv_plot.setToolTip(SV_TIPS["gated" if gated else "rnn"])
+        self.sv_one.setVisible(not gated)  # the line at 1 means explode | vanish only for tanh
+        while len(self.sv_curves) < len(rows):
+            self.sv_curves.append(self.sv_plot.plot(connect="finite"))
+        for i, c in enumerate(self.sv_curves):
+            if i < len(rows):
+                values, colour = rows[i]
+                c.setPen(pg.mkPen(colour, width=2))
+                c.setData(np.arange(values.shape[0]), values)
+            else:
+                c.setData([], [])
+        if not rows:
+            self.sv_text.setText("")
+            return
+        values = np.stack([r[0] for r in rows])
+        n = values.shape[1]
+        self.y_ranges["sv_x"].update(0.0, float(max(n - 1, 1)))
+        tops = values[:, 0]
+        self.y_ranges["sv"].update(tops if gated else np.append(tops, 1.0))
+        finite = tops[np.isfinite(tops)]
+        if not finite.size:
+            self.sv_text.setText("σ: NaN/Inf in W_hh")
+            return
+        if gated and blocks is not None:
+            text = "σ_max " + " ".join(f"{g} {v:.3g}" for g, v in zip(names, tops, strict=False))
+        else:
+            text = f"σ_max = {float(finite.max()):.3g}"
+        self.sv_text.setText(text)
+        self.sv_text.setPos(n - 1, float(np.nanmax(values)))
 
     def _update_cursor(self, t: int) -> None:
-        self.jac_cursor.setPos(t)
+        rec = self.controller.record
+        part, _layer = self.where.choice
+        start = 0
+        if rec is not None and part in rec.part_slices:
+            sl = rec.part_slices[part]
+            start = sl.start
+            inside = sl.start <= t < sl.stop
+        else:
+            inside = True
+        self.jac_cursor.setVisible(inside)
+        self.jac_cursor.setPos(t - start)
 
     # ------------------------------------------------------------ input
     def _on_click(self, event: Any) -> None:
@@ -295,4 +451,9 @@ class HealthPanel(Panel):
                 self.controller.seek(round(p.vb.mapSceneToView(pos).x()))
                 return
         if self.jac_plot.vb.sceneBoundingRect().contains(pos):
-            self.cursor.set(round(self.jac_plot.vb.mapSceneToView(pos).x()))
+            t = round(self.jac_plot.vb.mapSceneToView(pos).x())
+            rec = self.controller.record
+            part = self.where.choice[0]
+            if rec is not None and part in rec.part_slices:
+                t += rec.part_slices[part].start  # the cursor's t runs over encoder then decoder
+            self.cursor.set(t)

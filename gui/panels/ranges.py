@@ -120,3 +120,37 @@ class StepAxisRange(StableRange):
         if self.range is None or self.range[1] != hi:
             self.range = (0.0, hi)
             self.vb.setXRange(0, hi, padding=0.01)
+
+
+class AutoLogRange:
+    """The y axis of an over-steps plot of a non-negative quantity (loss, perplexity ...):
+    linear from 0 while the data span a few decades; a log axis, in whole decades, once the
+    finite positive values span more than ``decades`` (an exploding loss runs to 1e34, and on
+    a linear axis everything before the explosion is one flat line). It stays log until
+    ``reset`` (a new run), so the axis does not flip back and forth. Data that go negative
+    (an R² metric) keep the linear axis."""
+
+    def __init__(self, plot: pg.PlotItem, decades: float = 3.0) -> None:
+        self.plot = plot
+        self.decades = decades
+        self.log = False
+        self.linear = StableRange(plot.vb, "y", from_zero=True)
+        self.logr = StableRange(plot.vb, "y", log=True, axis_item=plot.getAxis("left"))
+
+    def reset(self) -> None:
+        self.linear.reset()
+        self.logr.reset()
+        if self.log:
+            self.log = False
+            self.plot.setLogMode(x=False, y=False)
+            self.plot.getAxis("left").setTicks(None)
+
+    def update(self, data: np.ndarray) -> None:
+        a = np.asarray(data, dtype=np.float64)
+        a = a[np.isfinite(a)]
+        if not self.log and a.size and a.min() >= 0:
+            pos = a[a > 0]
+            if pos.size and pos.max() > pos.min() * 10.0**self.decades:
+                self.log = True
+                self.plot.setLogMode(x=False, y=True)
+        (self.logr if self.log else self.linear).update(a)

@@ -5,7 +5,8 @@ or a structural change started, the branches a rewind made): cell, parameter cou
 (total, and the recurrent layers alone), median step time over the newest steps, steps
 done, the newest training loss and metric, and the validation loss and metric (the task's
 held-out batches, measured on the training thread: gui.validation). Beside it, the
-training metric (or loss) of every run over steps, validation as dots on dashed lines.
+training metric (or loss) of every run over steps, validation as dots (not joined: a line
+between two measurements would suggest a trend that was not measured).
 
 The data come from the session file (read by a background scan on the controller's
 loader thread, gui.runs_model) and, for the run the window shows, from its History. The
@@ -348,7 +349,7 @@ class RunsPanel(QWidget):
                 )
             train, val = self._curves[row.branch]
             train.setPen(pg.mkPen(colour, width=1))
-            val.setPen(pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine))
+            val.setPen(None)  # points measured at a few steps: dots, no line suggesting a trend between them
             val.setSymbolBrush(colour)
             train.setData(np.arange(y.shape[0], dtype=np.float64), smooth(np.asarray(y, dtype=np.float64)))
             vx = np.array([p.step for p in pts], dtype=np.float64)

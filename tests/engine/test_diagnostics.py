@@ -14,6 +14,7 @@ from torch import Tensor
 
 from engine.cells import Capture
 from engine.diagnostics import (
+    block_singular_values,
     jacobian_norms,
     locate_nonfinite,
     masked_batch_mean_norm,
@@ -192,6 +193,38 @@ def test_singular_values_of_orthogonal_init_are_the_gain() -> None:
         torch.Generator().manual_seed(0), init="orthogonal", init_scale=0.8, forget_bias=0.0
     )
     np.testing.assert_allclose(singular_values(stack.weight_hh_l0).numpy(), np.full(H, 0.8), rtol=1e-5)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_block_singular_values_match_a_float64_svd_of_each_gate_block(cell: str) -> None:
+    stack = make_stack(cell, 1, 7, 1.1)
+    w = stack.params(0)[1].detach()
+    blocks = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    got = block_singular_values(w, blocks)
+    w64 = w.double().numpy()
+    want = np.stack([np.linalg.svd(w64[k * H : (k + 1) * H], compute_uv=False) for k in range(blocks)])
+    assert got.shape == (blocks, H)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-10, atol=1e-12)
+    if cell == "rnn":  # one block: W_hh itself
+        np.testing.assert_allclose(got[0].numpy(), singular_values(w).numpy(), rtol=1e-12)
+    w[0, 0] = float("nan")
+    assert torch.isnan(block_singular_values(w, blocks)).all()
+
+
+@pytest.mark.parametrize(("cell", "gates"), [("lstm", 4), ("gru", 3)])
+def test_orthogonal_gate_blocks_have_the_init_scale_while_the_stacked_matrix_reads_more(
+    cell: str, gates: int
+) -> None:
+    """The audit's case: every gate block of an orthogonal init has sigma = init_scale, while the
+    stacked (G*H, H) matrix shows sqrt(G) times it (LSTM 2.0 at scale 1, 1.2 at 0.6)."""
+    for scale in (1.0, 0.6):
+        stack = RecurrentStack(cell, IN, H, 1)
+        stack.reset_parameters(
+            torch.Generator().manual_seed(0), init="orthogonal", init_scale=scale, forget_bias=0.0
+        )
+        w = stack.weight_hh_l0
+        np.testing.assert_allclose(block_singular_values(w, gates).numpy(), np.full((gates, H), scale), rtol=1e-5)
+        np.testing.assert_allclose(float(singular_values(w)[0]), math.sqrt(gates) * scale, rtol=1e-5)
 
 
 def test_masked_batch_mean_norm() -> None:

@@ -225,11 +225,11 @@ def test_health_leaves_empty_marks_and_an_unused_threshold_alone(window, qtbot):
     qtbot.waitUntil(lambda: c.steps >= 2 and not c.playing, timeout=T)
     health = window.panels["health"]
     qtbot.waitUntil(lambda: len(health.loss.xData) == 2, timeout=T)
-    marks, threshold = _calls(health.nan_marks, "setData"), _calls(health.threshold, "setData")
+    marks, threshold = _calls(health, "_draw_nonfinite_bands"), _calls(health.threshold, "setData")
     c.step()
     qtbot.waitUntil(lambda: health.loss.xData is not None and len(health.loss.xData) == 3, timeout=T)
     assert not marks and not threshold
-    assert len(health.nan_marks.data) == 0
+    assert not any(b.isVisible() for b in health.nan_bands)
     y = health.threshold.yData
     assert y is None or not np.isfinite(y).any()  # nothing drawn, as before
     assert c.edit("clip", True) is None  # clipping on: the threshold line appears
