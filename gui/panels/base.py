@@ -205,11 +205,11 @@ def elide_html(html: str, fits: Callable[[str], bool]) -> str:
 def _html_prefix(html: str, chars: int) -> str:
     out, n = [], 0
     for piece in _TAG.split(html):
+        if n >= chars:  # nothing after the cut, not even a tag: "…" goes where the text stopped
+            break
         if piece.startswith("<"):
             out.append(piece)
             continue
-        if n >= chars:
-            break
         out.append(piece[: chars - n])
         n += len(out[-1])
     return "".join(out)
