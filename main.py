@@ -132,11 +132,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _non_negative(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of steps, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"the number of steps cannot be negative, got {n}")
+    return n
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not x > 0:
+        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {text}")
+    return x
+
+
 def _add_gui_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", nargs="?", default=None, help="a session file to open")
     p.add_argument("--demo", default=None, help="start a teaching demo (File > Demos; default lstm-copy)")
-    p.add_argument("--screenshot", default=None, metavar="PNG", help="run offscreen, save the window, exit")
-    p.add_argument("--steps", type=int, default=200, help="with --screenshot: steps to train first")
+    p.add_argument(
+        "--screenshot",
+        default=None,
+        metavar="PNG",
+        help="run offscreen, save the window, exit (a demo with several runs trains them all and "
+        "also saves NAME-compare.png of its first and last runs)",
+    )
+    p.add_argument(
+        "--steps",
+        type=_non_negative,
+        default=None,
+        help="with --screenshot: steps to train each run first (default: the demo's step hint)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="with --screenshot: give up after this long (default 600)",
+    )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 

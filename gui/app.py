@@ -111,8 +111,14 @@ def run_gui(args: Any) -> int:
         win.start_demo(demo)
     freeze_startup_heap()
     if screenshot:
+        steps = getattr(args, "steps", None)
         return take_screenshot(
-            app, win, screenshot, int(getattr(args, "steps", 200) or 0), from_session=session is not None
+            app,
+            win,
+            screenshot,
+            demo.steps_hint if steps is None else int(steps),
+            from_session=session is not None,
+            timeout=float(getattr(args, "timeout", None) or SCREENSHOT_TIMEOUT),
         )
     win.show()
     return int(app.exec())
@@ -135,37 +141,94 @@ def _wait(app: Any, win: Any, done: Any, timeout: float) -> bool:
     return bool(done())
 
 
+def screenshot_timestep(c: Any) -> int:
+    """Where a screenshot puts the timestep cursor: in the middle of the positions the probe
+    sample's loss counts (the copy task's recall region), else in the middle of the sequence."""
+    import numpy as np
+
+    rec = c.record
+    probe = rec.probe if rec is not None else None
+    if probe is not None and probe.mask is not None:
+        counted = np.flatnonzero(np.asarray(probe.mask).reshape(-1))
+        if counted.size:
+            offset = list(rec.part_slices.values())[-1].start  # Seq2Seq: the decoder's time
+            return int(offset + counted[counted.size // 2])
+    cfg = c.config
+    return max(0, cfg.seq_len // 2) if cfg is not None else 0
+
+
+SCREENSHOT_TIMEOUT = 600.0  # s; --timeout changes it
+
+
+def _progress(c: Any) -> str:
+    """How far the session got, for a screenshot that gave up."""
+    reader = getattr(c, "_reader", None)
+    runs = c.demo_runs() if c.demo is not None else {}
+    if runs and reader is not None:
+        return ", ".join(f"{label}: {reader.length(b)} steps" for label, b in runs.items())
+    return f"{c.steps} steps"
+
+
+def _fail(what: str, c: Any, win: Any, timeout: float) -> None:
+    errors = [e for e in win.errors if e]
+    why = f"; the last error: {errors[-1]}" if errors else "; no error was reported"
+    sys.stderr.write(
+        f"rnnscope: error: gave up after {timeout:g} s waiting for {what} (trained so far: "
+        f"{_progress(c)}{why}). A slower machine may need a longer --timeout.\n"
+    )
+
+
 def take_screenshot(
-    app: Any, win: Any, path: str, steps: int, *, from_session: bool = False, timeout: float = 600.0
+    app: Any,
+    win: Any,
+    path: str,
+    steps: int,
+    *,
+    from_session: bool = False,
+    timeout: float = SCREENSHOT_TIMEOUT,
 ) -> int:
-    """Train ``steps`` steps (or load the session), show the last one and save the window as PNG."""
+    """Train ``steps`` steps (or load the session), show the last one and save the window as PNG.
+
+    A demo with several runs trains every run to ``steps`` (the comparison it teaches needs all
+    of them), shows its first run and also saves ``<name>-compare.png``: the compare window with
+    its first and last runs side by side on the demo's first panel."""
     c = win.controller
     win.controller.worker.pause_on_hit = False  # a picture of N steps: breakpoints only mark
     win.resize(*SCREENSHOT_SIZE)
     win.show()
     code = 0
+    extra: list[str] = []
     try:
         if from_session:
             ok = _wait(
                 app, win, lambda: c.mode == "replay" and c.record is not None and not c.busy_text, timeout
             )
+            if not ok:
+                _fail("the session to open", c, win, timeout)
         else:
-            ok = _wait(app, win, lambda: c.mode == "live", timeout)
-            if ok and steps > 0:
-                c.run_until(steps)
-                ok = _wait(app, win, lambda: c.steps >= steps and not c.playing, timeout)
-                c.go_live()
-                ok = ok and _wait(
-                    app, win, lambda: c.record is not None and c.record.has_frame and not c.busy_text, 60
-                )
-        if not ok:
-            sys.stderr.write(
-                f"rnnscope: error: timed out preparing the screenshot ({win.errors[-1:] or 'no error'})\n"
+            ok = _wait(
+                app, win, lambda: c.mode == "live" and (c.demo is not None or not c.busy_text), timeout
             )
+            if not ok:
+                _fail("the run to start", c, win, timeout)
+            elif steps > 0:
+                ok = _train_all(app, win, steps, timeout)
+        if ok:
+            first = next(iter(c.demo_runs()), None)
+            if first is not None and len(c.demo_runs()) > 1:
+                _wait(app, win, lambda: not c.busy_text, timeout)
+                c.show_demo_run(first)
+                ok = _wait(
+                    app, win, lambda: c.demo_run_of(c.branch_id) == first and c.record is not None, timeout
+                )
+            ok = ok and _wait(
+                app, win, lambda: c.record is not None and c.record.has_frame and not c.busy_text, 60
+            )
+            if not ok:
+                _fail("the shown step's frame", c, win, timeout)
+        if not ok:
             code = 1
-        cfg = c.config
-        if cfg is not None:
-            win.cursor.set(max(0, cfg.seq_len // 2))
+        win.cursor.set(screenshot_timestep(c))
         win.status.clearMessage()
         for _ in range(5):
             app.processEvents()
@@ -176,7 +239,77 @@ def take_screenshot(
             sys.stderr.write(f"rnnscope: error: could not write {out}\n")
             code = 1
         else:
-            print(f"wrote {out} ({c.steps} steps, step {c.shown_step} shown)")
+            shown = "no step" if c.shown_step is None else f"step {c.shown_step}"
+            print(f"wrote {out} ({_progress(c)}; {shown} shown)")
+        if ok and len(c.demo_runs()) > 1 and c.path is not None:
+            extra.append(_compare_shot(app, win, out, timeout))
+            code = code or int(not extra[-1])
     finally:
         win.close()
     return code
+
+
+def _train_all(app: Any, win: Any, steps: int, timeout: float) -> bool:
+    """Train the run (every run of a demo) to ``steps`` steps."""
+    c = win.controller
+    runs = c.demo_runs()
+    if len(runs) > 1:
+        c.train_demo_runs(steps)
+
+        def done() -> bool:
+            reader = c._reader
+            return (
+                reader is not None
+                and all(reader.length(b) >= steps for b in runs.values())
+                and not c.playing
+                and c._demo_target is None
+            )
+
+        ok = _wait(app, win, done, timeout)
+        if not ok:
+            _fail(f"every run to reach {steps} steps", c, win, timeout)
+        return ok
+    c.run_until(steps)
+    ok = _wait(app, win, lambda: c.steps >= steps and not c.playing, timeout)
+    if not ok:
+        _fail(f"{steps} steps of training", c, win, timeout)
+        return False
+    c.go_live()
+    return True
+
+
+def _compare_shot(app: Any, win: Any, out: Path, timeout: float) -> str:
+    """Save the compare window of the demo's first and last runs beside ``out``; its path, or
+    "" when it could not be made."""
+    from gui.compare import CompareSource
+    from gui.main_window import DEMO_PANELS
+
+    c = win.controller
+    runs = list(c.demo_runs().items())
+    (la, ba), (lb, bb) = runs[0], runs[-1]
+    layout = c.demo.layout if c.demo is not None else ("gradient_flow",)
+    panel = next(
+        (DEMO_PANELS.get(p, p) for p in layout if DEMO_PANELS.get(p, p) in COMPARE_PANELS), "gradient_flow"
+    )
+    cw = win.open_compare(CompareSource(c.path, ba, la), CompareSource(c.path, bb, lb), panel=panel)
+    cw.resize(*SCREENSHOT_SIZE)
+    try:
+        if not _wait(app, cw, lambda: cw.ready and not cw._opening, timeout):
+            _fail("the compare window", c, win, timeout)
+            return ""
+        cw.set_step(cw.steps - 1)
+        _wait(app, cw, lambda: cw.ready, 60)
+        cw.cursor.set(screenshot_timestep(c))
+        for _ in range(5):
+            app.processEvents()
+        target = out.with_name(f"{out.stem}-compare{out.suffix or '.png'}")
+        if not cw.grab().save(str(target), "PNG"):
+            sys.stderr.write(f"rnnscope: error: could not write {target}\n")
+            return ""
+        print(f"wrote {target} ({la} against {lb}, {panel}, step {cw.step})")
+        return str(target)
+    finally:
+        cw.close()
+
+
+COMPARE_PANELS = ("gradient_flow", "gates", "states", "health", "sample")

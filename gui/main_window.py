@@ -12,9 +12,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QTabBar,
+    QToolBar,
+    QWidget,
+)
 
 from engine.demos import DEMOS, Demo
 from gui import export, gc_guard, settings
@@ -138,7 +146,7 @@ class MainWindow(QMainWindow):
         """Default proportions for the window's current size (applied again once it is shown)."""
         d = self.docks
         w, h = max(self.width(), 800), max(self.height(), 600)
-        widths = [int(w * f) for f in (0.17, 0.25, 0.29, 0.29)]
+        widths = [int(w * f) for f in (0.19, 0.23, 0.29, 0.29)]  # the left tabs' names fit whole
         self.resizeDocks(
             [d["params"], d["gradient_flow"], d["gates"], d["health"]], widths, Qt.Orientation.Horizontal
         )
@@ -146,6 +154,16 @@ class MainWindow(QMainWindow):
             [d["gradient_flow"], d["states"]], [int(h * 0.52), int(h * 0.48)], Qt.Orientation.Vertical
         )
         self.resizeDocks([d["gates"], d["sample"]], [int(h * 0.66), int(h * 0.34)], Qt.Orientation.Vertical)
+
+    def childEvent(self, event: Any) -> None:
+        """Dock tabs show their whole names (Qt elides them mid-word: "Paramet…"); a tab bar
+        too narrow for them scrolls instead. QMainWindow makes a tab bar whenever docks are
+        tabified, so each is set up as it arrives."""
+        super().childEvent(event)
+        if event.type() == QEvent.Type.ChildAdded and isinstance(event.child(), QTabBar):
+            bar = event.child()
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
 
     def _restore_layout(self) -> None:
         geometry, state = settings.load_layout()

@@ -110,6 +110,7 @@ class TransportBar(QWidget):
         lay.addWidget(QLabel("branch"))
         self.branch = QComboBox()
         self.branch.setMinimumWidth(110)
+        self.branch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # whole branch names
         self.branch.setToolTip("the branch (timeline) shown; Play continues it")
         lay.addWidget(self.branch)
         self._syncing = False

@@ -96,6 +96,8 @@ class DifferencePanel(QWidget):
             levels=colormaps.SIGNED_LEVELS,
             bar_label="decades, A − B",
             invert_y=False,
+            scale="linear",
+            interactive_bar=True,
         )
         self.heat.cursor_line.setAngle(0)
         self.step_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.SKY, width=1))
@@ -140,6 +142,7 @@ class DifferencePanel(QWidget):
         levels = colormaps.nice_symmetric(img, floor=0.1)  # symmetric: white is "no difference"
         rect = QRectF(0, 0, img.shape[1] * self.bin, img.shape[0])
         self.heat.set_data(img, levels=levels, rect=rect, fit_view=False)  # x: the shared step axis
+        levels = self.heat.levels  # the user's, once they dragged the bar
         if self._t != img.shape[0]:
             self._t = img.shape[0]
             self.heat.plot.vb.setYRange(0, self._t, padding=0)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSi
 from gui import colormaps
 from gui.controller import RunController
 from gui.cursor import TimeCursor
+from gui.panels import scales
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#16181d", foreground="#d0d0d0")
 
@@ -187,27 +188,30 @@ def plain_text(html: str) -> str:
     return "".join(p for p in _TAG.split(html) if not p.startswith("<"))
 
 
-def elide_html(html: str, fits: Callable[[str], bool]) -> str:
+def elide_html(html: str, fits: Callable[[str], bool], *, plain: bool = False) -> str:
     """``html`` cut at the last word boundary where its visible text plus "…" ``fits``, with
     the tags still open at the cut closed again; the whole of it when it fits. A word (a
-    number, "1.2e-05") is never cut: at worst only "…" is left."""
-    plain = plain_text(html)
-    if fits(plain):
+    number, "1.2e-05") is never cut: at worst only "…" is left. ``plain``: ``html`` is plain
+    text (a "<" in it is a character, not a tag)."""
+    pieces = [html] if plain else _TAG.split(html)
+    visible = html if plain else plain_text(html)
+    if fits(visible):
         return html
-    cuts = sorted({i for i, ch in enumerate(plain) if ch == " "}, reverse=True)
+    cuts = sorted({i for i, ch in enumerate(visible) if ch == " "}, reverse=True)
     for cut in cuts:
-        kept = plain[:cut].rstrip(" ·:,;=")
+        kept = visible[:cut].rstrip(" ·:,;=")
         if kept and fits(kept + ELLIPSIS):
-            return _html_prefix(html, len(kept)) + ELLIPSIS + "".join(_open_tags(html, len(kept)))
+            prefix = _prefix(pieces, len(kept), plain)
+            return prefix + ELLIPSIS + ("" if plain else "".join(_closing_tags(prefix)))
     return ELLIPSIS
 
 
-def _html_prefix(html: str, chars: int) -> str:
+def _prefix(pieces: list[str], chars: int, plain: bool) -> str:
     out, n = [], 0
-    for piece in _TAG.split(html):
+    for piece in pieces:
         if n >= chars:  # nothing after the cut, not even a tag: "…" goes where the text stopped
             break
-        if piece.startswith("<"):
+        if not plain and piece.startswith("<"):
             out.append(piece)
             continue
         out.append(piece[: chars - n])
@@ -215,10 +219,10 @@ def _html_prefix(html: str, chars: int) -> str:
     return "".join(out)
 
 
-def _open_tags(html: str, chars: int) -> list[str]:
-    """Closing tags for the elements still open after ``chars`` visible characters."""
+def _closing_tags(prefix: str) -> list[str]:
+    """Closing tags for the elements still open at the end of ``prefix``."""
     stack: list[str] = []
-    for piece in _TAG.split(_html_prefix(html, chars)):
+    for piece in _TAG.split(prefix):
         if piece.startswith("</"):
             if stack:
                 stack.pop()
@@ -309,13 +313,21 @@ def menus_off(plot: pg.PlotItem) -> None:
 
 
 class ColorBar(pg.ColorBarItem):
-    """pyqtgraph's ColorBarItem, whose constructor switches its menus off with ``menus_off``."""
+    """pyqtgraph's ColorBarItem, whose constructor switches its menus off with ``menus_off``;
+    a double-click on it calls ``on_double_click`` (a heatmap: follow the data again)."""
+
+    on_double_click: Callable[[], None] | None = None
 
     def setMenuEnabled(self, enableMenu: bool = True, enableViewBoxMenu: Any = "same") -> None:
         if enableMenu is False and enableViewBoxMenu == "same":
             menus_off(self)
         else:
             super().setMenuEnabled(enableMenu, enableViewBoxMenu)
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        if ev.double() and self.on_double_click is not None:
+            ev.accept()
+            self.on_double_click()
 
 
 LEGEND_BRUSH = (22, 24, 29, 200)
@@ -519,7 +531,12 @@ class FastImageItem(pg.ImageItem):
 
 class HeatmapPlot:
     """A PlotItem holding one row-major image (rows = y, columns = x), its colour bar, a
-    vertical cursor line and optional dashed boundary lines (Seq2Seq encoder | decoder)."""
+    vertical cursor line and optional dashed boundary lines (Seq2Seq encoder | decoder).
+
+    ``scale`` says how values become colours (gui.panels.scales): ``fixed`` keeps ``levels``;
+    ``linear``, ``log10`` and ``signed_log`` follow the data of every frame (whole decades for
+    the log kinds) unless the user drags the colour bar, which then keeps their range until a
+    double-click on the bar lets it follow the data again. The bar's ends are always labelled."""
 
     BAR_PICTURES = 16  # colour-bar axis pictures kept per heatmap, by levels and axis size
 
@@ -537,7 +554,12 @@ class HeatmapPlot:
         bar_label: str = "",
         interactive_bar: bool = False,
         invert_y: bool = True,
+        scale: str = "fixed",
     ) -> None:
+        assert scale in ("fixed", "linear", "log10", "signed_log"), scale
+        self.kind = scale
+        self.auto = scale != "fixed"  # follows the data (until the user drags the bar)
+        self._followed: tuple[float, float] | None = None  # the last levels fitted to the data
         self.plot = add_plot(layout, row, col, title)
         self.plot.setLabel("bottom", x_label)
         if y_label:
@@ -548,8 +570,9 @@ class HeatmapPlot:
         self.image = FastImageItem(autoDownsample=True)  # no more pixels than the screen shows
         self.plot.addItem(self.image)
         self.levels = levels
+        self.interactive = interactive_bar
         self.bar = ColorBar(
-            values=levels,
+            values=scales.bar_range(scale, levels),
             colorMap=colormaps.cmap(colormap),
             width=10,
             interactive=interactive_bar,
@@ -571,15 +594,49 @@ class HeatmapPlot:
         self._bar_pictures: dict[tuple[tuple[float, float], tuple[float, float]], Any] = {}
         # a shared scale (gui.compare.scales.SharedScale) gives several heatmaps one colour scale
         self.scale: Any = None
+        self._label_bar(levels)
         if interactive_bar:
             self.bar.sigLevelsChangeFinished.connect(self._on_bar_dragged)
+            self.bar.on_double_click = self.follow_data
+
+    # ---- levels
+    def _fit(self, data: np.ndarray) -> tuple[float, float] | None:
+        """The levels this frame's data ask for (None: keep the current ones)."""
+        if self.kind == "log10":
+            fitted = scales.decade_levels(data, self._followed)
+        elif self.kind == "signed_log":
+            fitted = scales.signed_decades(data, self._followed)
+        elif self.kind == "linear":
+            fitted = colormaps.nice_symmetric(data)
+        else:
+            return None
+        if fitted is not None:
+            self._followed = fitted
+        return fitted
 
     def _on_bar_dragged(self, bar: Any) -> None:
         """The user dragged the colour bar: keep that range for the next frames too."""
-        levels = tuple(float(v) for v in bar.levels())
-        self.own_levels = self.levels = levels  # type: ignore[assignment]
+        levels = scales.from_bar(self.kind, tuple(float(v) for v in bar.levels()), self.levels)  # type: ignore[arg-type]
+        self.auto = False
+        self.own_levels = levels
+        self._show(levels, force=True)
         if self.scale is not None:
             self.scale.dragged(self, levels)
+
+    def follow_data(self) -> None:
+        """Let the colour scale follow the data again (a double-click on the bar)."""
+        if self.kind == "fixed":
+            return
+        members = self.scale.members if self.scale is not None else [self]
+        for m in members:
+            m.auto, m._followed = True, None
+        for m in members:
+            if m.data is not None:
+                m.set_data(m.data)
+
+    def reset_scale(self) -> None:
+        """A new run: fit the next frame afresh (a range the user set stays set)."""
+        self._followed = None
 
     def set_data(
         self,
@@ -588,21 +645,20 @@ class HeatmapPlot:
         rect: QRectF | None = None,
         fit_view: bool = True,
     ) -> None:
-        """Upload ``data`` (rows, cols). Levels stay fixed unless given; the view range is set
-        only when the shape (or ``rect``) changes, so the axes do not jump."""
+        """Upload ``data`` (rows, cols). Fixed levels stay unless given; a data-following scale
+        fits them to ``data`` (or takes ``levels`` when given) while it follows. The view range
+        is set only when the shape (or ``rect``) changes, so the axes do not jump."""
         if data is None:
             self.data = None
             self.image.clear()
             return
         self.data = data
-        if levels is not None:
-            self.own_levels = levels
-        if self.scale is not None:
-            levels = self.scale.request(self, self.own_levels)
-        if levels is not None and levels != self.levels:
-            self.levels = levels
-            self._set_bar_levels(levels)
-        self.image.setImage(data, autoLevels=False, levels=self.levels)
+        if self.kind == "fixed" or self.auto:
+            wanted = levels if levels is not None else self._fit(data)
+            if wanted is not None:
+                self.own_levels = wanted
+        shown = self.scale.request(self, self.own_levels) if self.scale is not None else self.own_levels
+        self._show(shown, force=True)
         r = rect or QRectF(0, 0, data.shape[1], data.shape[0])
         key = (r.x(), r.y(), r.width(), r.height())
         if key != self._rect:
@@ -613,11 +669,48 @@ class HeatmapPlot:
 
     def show_levels(self, levels: tuple[float, float]) -> None:
         """Show the image with ``levels`` (a shared scale's) without changing what the panel asked for."""
-        if levels != self.levels:
+        self._show(levels, force=False)
+
+    def _show(self, levels: tuple[float, float], *, force: bool) -> None:
+        """Show ``levels``: the bar, and the image (uploaded again when ``force`` or when a
+        signed_log image's floor moved, which changes every pixel)."""
+        changed = tuple(levels) != tuple(self.levels)
+        floor_moved = self.kind == "signed_log" and changed and levels[0] != self.levels[0]
+        if changed:
             self.levels = levels
             self._set_bar_levels(levels)
-            if self.data is not None:
-                self.image.setLevels(levels)
+        if self.data is None:
+            return
+        bar = scales.bar_range(self.kind, self.levels)
+        if force or floor_moved:
+            shown = scales.signed_log(self.data, self.levels[0]) if self.kind == "signed_log" else self.data
+            self.image.setImage(shown, autoLevels=False, levels=bar)
+        elif changed:
+            self.image.setLevels(bar)
+
+    def _label_bar(self, levels: tuple[float, float]) -> None:
+        """Ticks at both ends of the bar (and a few between), in the values themselves, with an
+        axis wide enough for each label (negative ones too); the range in words on hover."""
+        axis = self.bar.axis
+        marks = scales.ticks(self.kind, levels)
+        axis.setTicks([marks, []])
+        metrics = QFontMetricsF(axis.font() if axis.style.get("tickFont") is None else axis.style["tickFont"])
+        # as wide as the widest label this kind of scale writes ("−2.5e-05", "1e+30"), so the bar
+        # keeps one width as its range moves (a new width relays out the plot, and drops the
+        # axis pictures kept for the levels seen before)
+        template = {"fixed": "", "linear": "−2.5e-05", "log10": "1e+300", "signed_log": "−1e-300"}[self.kind]
+        texts = [text for _pos, text in marks] + [template]
+        widest = max(metrics.horizontalAdvance(text) for text in texts)
+        label = 18 if axis.label.isVisible() else 0
+        width = int(widest) + 12 + label
+        if width > (axis.fixedWidth or 0):  # grows only: a bar that changes width relays out its plot
+            axis.setWidth(width)
+        tip = f"colour scale: {scales.describe(self.kind, levels)}"
+        if self.interactive:
+            tip += (
+                "\ndrag an end of the bar (or the bar) to set the range; double-click: follow the data again"
+            )
+        self.bar.setToolTip(tip)
 
     def _set_bar_levels(self, levels: tuple[float, float]) -> None:
         """Move the colour bar to ``levels``, reusing the axis picture drawn for them before.
@@ -633,8 +726,11 @@ class HeatmapPlot:
             self._bar_pictures[(tuple(self.bar.levels()), size)] = drawn
             while len(self._bar_pictures) > self.BAR_PICTURES:
                 del self._bar_pictures[next(iter(self._bar_pictures))]
-        self.bar.setLevels(values=levels)
-        again = self._bar_pictures.get((tuple(self.bar.levels()), size))
+        self._label_bar(levels)
+        self.bar.setLevels(values=scales.bar_range(self.kind, levels))
+        again = self._bar_pictures.get(
+            (tuple(self.bar.levels()), (axis.size().width(), axis.size().height()))
+        )
         if again is not None and hasattr(axis, "picture"):
             axis.picture = again
 
@@ -651,7 +747,8 @@ class HeatmapPlot:
         return self.plot.vb.mapSceneToView(scene_pos)
 
     def value_at(self, scene_pos: QPointF) -> tuple[int, int, float] | None:
-        """(row, col, value) of the pixel under ``scene_pos`` (None outside the image)."""
+        """(row, col, value) of the pixel under ``scene_pos`` (None outside the image); the
+        value is the data's own (a signed_log map's real gradient, not its colour position)."""
         if self.data is None or not self.contains(scene_pos) or self._rect is None:
             return None
         p = self.to_view(scene_pos)
@@ -680,10 +777,55 @@ def set_lines(plot: pg.PlotItem, lines: list[pg.InfiniteLine], positions: list[f
             line.hide()
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that never widens its panel: text that does not fit is elided with "…"
+    at a word boundary (a number is never cut) and the whole text is its tooltip. ``text()``
+    returns the whole text."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self._own_tip = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self._fit()
+
+    def text(self) -> str:
+        return self._full
+
+    def setToolTip(self, tip: str) -> None:
+        self._own_tip = tip
+        self._fit()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        width = self.contentsRect().width()
+        metrics = QFontMetricsF(self.font())
+        full = self._full
+        shown = (
+            full
+            if width <= 0
+            else elide_html(full, lambda t: metrics.horizontalAdvance(t) <= width, plain=True)
+        )
+        if shown != super().text():
+            super().setText(shown)
+        tip = self._own_tip or (full if shown != full else "")
+        if shown != full and self._own_tip and full not in self._own_tip:
+            tip = full + "\n" + self._own_tip
+        if tip != super().toolTip():
+            super().setToolTip(tip)
+
+
 def info_label(text: str = "", style: str = "color: #b0b4bb;") -> QLabel:
-    """A one-line label that may be cut short rather than widen its panel."""
-    label = QLabel(text)
+    """A one-line label that is elided at a word boundary rather than widen its panel."""
+    label = ElidedLabel(text)
     label.setStyleSheet(style)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     label.setMinimumWidth(40)
     return label

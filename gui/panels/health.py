@@ -157,8 +157,7 @@ class HealthPanel(Panel):
         self.jac_plot.setLabel("bottom", "timestep t")
         self.jac_plot.addLine(y=1.0, pen=pg.mkPen(colormaps.YELLOW, style=Qt.PenStyle.DashLine))
         self.jac = self.jac_plot.plot(pen=pg.mkPen(colormaps.BLUE, width=2), connect="finite")
-        self.jac_text = pg.TextItem("", color=colormaps.BLUE, anchor=(1, 0))
-        self.jac_plot.addItem(self.jac_text, ignoreBounds=True)
+
         self.jac_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
         self.jac_plot.addItem(self.jac_cursor)
 
@@ -199,6 +198,7 @@ class HealthPanel(Panel):
         self._threshold_shown = True  # the threshold curve may hold data (drawn at least once)
         self._marks_drawn: tuple[tuple[int, int], ...] | None = None  # NaN/Inf step runs shown
         self._log_titles = (False, False)  # loss, metric on a log axis (their titles say so)
+        self.product = ""  # the product of the shown gains, as written in the header
         self.sv_text = pg.TextItem("", color=colormaps.YELLOW, anchor=(1, 0))
         self.sv_plot.addItem(self.sv_text, ignoreBounds=True)
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -351,7 +351,6 @@ class HealthPanel(Panel):
             for c in self.sv_curves:
                 c.setData([], [])
             self.jac.setData([], [])
-            self.jac_text.setText("")
             self.info.setText("")
             return
         live = self.controller.follow_live
@@ -370,24 +369,22 @@ class HealthPanel(Panel):
         set_title(self.jac_plot, jacobian_title(cell))
         if jac is None:
             self.jac.setData([], [])
-            self.jac_text.setText("")
             return
         gains = jac[layer]
         self.jac.setData(np.arange(gains.shape[0]), gains)
         self.y_ranges["jac_x"].update(0.0, float(max(gains.shape[0] - 1, 1)))
         self.y_ranges["jac"].update(np.append(gains, 1.0))
         lp = log_product(gains[1:])  # the first step has no previous state to map from
-        text = "" if lp is None else f"∏ₜ gain = {decade_text(lp)}"
-        self.jac_text.setText(text)
-        finite = gains[np.isfinite(gains)]
-        top = float(max(finite.max(), 1.0)) if finite.size else 1.0
-        self.jac_text.setPos(float(gains.shape[0] - 1), top)
         where = f"{part} layer {layer}" if len(rec.parts) > 1 else f"layer {layer}"
+        self.product = "" if lp is None else decade_text(lp)
         info = f"step {rec.step} · {where}"
-        if text:
-            info += f" · {text} over t = 1…{gains.shape[0] - 1} bounds the gradient's shrink or growth"
+        if self.product:
+            info += f" · ∏ gain (t = 1…{gains.shape[0] - 1}) = {self.product}"
         self.info.setText(info)
-        self.info.setToolTip(info)
+        self.info.setToolTip(
+            info + "\nThe product of the per-step gains bounds how much a gradient can grow (or how little"
+            "\nit can shrink) going back from the last timestep to the first."
+        )
 
     def _draw_singular_values(self, p: Any, layer: int, cell: str) -> None:
         blocks = p.whh_block_singular_values

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QScrollArea, QSizePolicy, QStackedWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStackedWidget, QWidget
 
 from gui import colormaps
 from gui.panels.base import Panel, add_legend, info_label
-from gui.panels.tokens import MUTED, TokenGrid, TokenRow
+from gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 
 GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
 
@@ -36,9 +37,22 @@ class SamplePanel(Panel):
         )
         self.grid = TokenGrid()
         self.grid.column_clicked.connect(self.cursor.set)
+        self.labels = RowLabels(self.grid)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.grid)
         self.scroll.setWidgetResizable(False)
+        tokens = QWidget()
+        row = QHBoxLayout(tokens)
+        row.setContentsMargins(0, self.scroll.frameWidth(), 0, 0)  # level with the grid's rows
+        row.setSpacing(0)
+        row.addWidget(self.labels, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.scroll, 1)
+        # a long sequence opens where the loss is counted (copy: the recall region at t >= 50),
+        # not at t = 0; once per run, so the user's own scrolling is kept afterwards
+        self._scroll_to: int | None = None  # pixel offset still to apply (the range may lag)
+        self._scrolled_for: tuple[int, int] | None = None  # (run, first counted column) done
+        self.scroll.horizontalScrollBar().rangeChanged.connect(lambda *_: self._apply_scroll())
+        self._cursor_t = cursor.t
         self.plot = pg.PlotWidget(title="probe sample")
         self.plot.setLabel("bottom", "timestep t")
         add_legend(self.plot.getPlotItem(), (-10, 5))
@@ -52,7 +66,7 @@ class SamplePanel(Panel):
         self.plot_cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(colormaps.CURSOR))
         self.plot.addItem(self.plot_cursor)
         self.stack = QStackedWidget()
-        self.stack.addWidget(self.scroll)
+        self.stack.addWidget(tokens)
         self.stack.addWidget(self.plot)
         lay = self._layout()
         lay.addWidget(self.caption)
@@ -63,15 +77,17 @@ class SamplePanel(Panel):
         task = self.controller.task
         self.caption.setText(task.describe() if task is not None else "")
         continuous = task is not None and task.kind == "continuous"
-        self.stack.setCurrentWidget(self.plot if continuous else self.scroll)
+        self.stack.setCurrentWidget(self.plot if continuous else self.stack.widget(0))
         for c in self.inputs:
             self.plot.removeItem(c)
         self.inputs = []
+        self._scrolled_for = None
 
     def _update_record(self, rec: Any) -> None:
         task = self.controller.task
         if rec is None or task is None:
             self.grid.set_rows([], -1)
+            self.labels.sync()
             self.summary.setText("Press Space to train (or → for one step).")
             return
         if rec.probe is None:
@@ -89,6 +105,19 @@ class SamplePanel(Panel):
     def _update_cursor(self, t: int) -> None:
         self.plot_cursor.setPos(t)
         self.grid.set_cursor(t)
+        moved, self._cursor_t = t != self._cursor_t, t
+        if moved and 0 <= t < self.grid.columns():  # a cursor the user moves stays in view
+            x = self.grid.column_x(t)
+            self.scroll.ensureVisible(x + self.grid.column_x(1) - self.grid.column_x(0), 0, 0, 0)
+            self.scroll.ensureVisible(x, 0, 0, 0)
+
+    def _apply_scroll(self) -> None:
+        bar = self.scroll.horizontalScrollBar()
+        if self._scroll_to is None or bar.maximum() == 0:
+            return  # nothing to do, or the grid's new width has not reached the scroll area yet
+        bar.setValue(min(self._scroll_to, bar.maximum()))
+        if bar.maximum() >= self._scroll_to:
+            self._scroll_to = None
 
     def _draw_tokens(self, rec: Any, task: Any) -> str:
         p = rec.probe
@@ -125,6 +154,14 @@ class SamplePanel(Panel):
             free = [int(i) for i in np.asarray(p.free_running).reshape(-1)]
             rows.append(TokenRow("free-running", task.output_tokens(free), marks(free), dec))
         self.grid.set_rows(rows, self.cursor.t)
+        self.labels.sync()
+        counted = [i for i, m in enumerate(mask) if m]
+        key = (self.controller.branch_id or 0, counted[0] if counted else 0)
+        if counted and key != self._scrolled_for:
+            self._scrolled_for = key
+            # the first counted column, with two columns before it for context
+            self._scroll_to = max(0, self.grid.column_x(counted[0] - 2) - self.grid.column_x(0))
+            self._apply_scroll()
         right = sum(1 for o, y, m in zip(pred, target, mask, strict=False) if m and o == y)
         return f" · {right}/{sum(mask)} counted positions right"
 

@@ -2,8 +2,11 @@
 with the per-unit gradients dL/dh_t (and dL/dc_t) that reached them.
 
 Diverging colour map, white at 0. h_t = o * tanh(c_t) (or tanh(.)) lives in -1..1 (fixed
-scale); c_t and the gradients are unbounded: their symmetric scale is rounded to 1/2/5 x 10^k
-for the shown step (the colour bar says which).
+scale); c_t is unbounded: its symmetric scale is rounded to 1/2/5 x 10^k for the shown step.
+The per-unit gradients span many decades along t (that is the vanishing gradient), so they use
+a signed log scale: sign(x) * (log10|x| - floor), the floor and top in whole decades fitted to
+the frame; hovering shows the value itself. Dragging a colour bar sets its range (double-click:
+follow the data again).
 """
 
 from __future__ import annotations
@@ -13,13 +16,13 @@ from typing import Any
 import pyqtgraph as pg
 
 from gui import colormaps
-from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label, set_title
+from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
 
-FIELDS = {  # name: (record attribute, title, fixed levels or None for symmetric auto)
-    "h": ("hidden", "hₜ hidden state", colormaps.SIGNED_LEVELS),
-    "c": ("cell", "cₜ cell state", None),
-    "dh": ("h_grad", "∂L/∂hₜ per unit", None),
-    "dc": ("c_grad", "∂L/∂cₜ per unit", None),
+FIELDS = {  # name: (record attribute, title, colour scale: gui.panels.scales)
+    "h": ("hidden", "hₜ hidden", "fixed"),
+    "c": ("cell", "cₜ cell", "linear"),
+    "dh": ("h_grad", "∂L/∂hₜ (log)", "signed_log"),
+    "dc": ("c_grad", "∂L/∂cₜ (log)", "signed_log"),
 }
 
 
@@ -48,6 +51,8 @@ class StatesPanel(Panel):
 
     def _update_run(self) -> None:
         self._drawn = None
+        for m in self.maps.values():
+            m.reset_scale()
         cfg = self.controller.config
         if cfg is None:
             return
@@ -63,7 +68,7 @@ class StatesPanel(Panel):
     def _build(layout: pg.GraphicsLayout, fields: list[str], lstm: bool) -> dict[str, HeatmapPlot]:
         maps = {}
         for i, name in enumerate(fields):
-            _attr, title, levels = FIELDS[name]
+            _attr, title, scale = FIELDS[name]
             maps[name] = HeatmapPlot(
                 layout,
                 i % 2 if lstm else 0,
@@ -72,7 +77,9 @@ class StatesPanel(Panel):
                 x_label="timestep t",
                 y_label="unit" if (i // 2 if lstm else i) == 0 else "",
                 colormap=colormaps.DIVERGING,
-                levels=levels or colormaps.SIGNED_LEVELS,
+                levels=colormaps.SIGNED_LEVELS if scale != "signed_log" else (-3.0, 0.0),
+                scale=scale,
+                interactive_bar=scale != "fixed",
             )
         return maps
 
@@ -90,16 +97,12 @@ class StatesPanel(Panel):
         self._drawn = (rec, layer)
         starts = [s.start for s in rec.part_slices.values()][1:]
         for name, m in self.maps.items():
-            attr, _title, fixed = FIELDS[name]
+            attr = FIELDS[name][0]
             arr = getattr(rec, attr)
             if arr is None:
                 m.set_data(None)
                 continue
-            img = arr[layer].T  # (H, T)
-            levels = fixed or colormaps.nice_symmetric(arr[layer])  # the same values, contiguous: faster
-            if levels != m.levels and fixed is None:  # the scale moved: say it in the title
-                set_title(m.plot, f"{FIELDS[name][1]}  (±{levels[1]:.0e})")
-            m.set_data(img, levels=levels)
+            m.set_data(arr[layer].T)  # (H, T); a data-following scale fits itself (the bar says to what)
             m.set_boundaries(starts)
 
     def _update_cursor(self, t: int) -> None:

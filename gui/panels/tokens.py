@@ -38,6 +38,8 @@ class TokenGrid(QWidget):
         self.rows: list[TokenRow] = []
         self.cursor = -1
         self._label_w = 110
+        self.labels_outside = False  # the row labels are painted by a RowLabels beside a scroll area
+        self.labels_width = 110  # what the row labels need
         self._cell_w = 24
         self._row_h = 20
         self.setMouseTracking(False)
@@ -59,7 +61,8 @@ class TokenGrid(QWidget):
         self.cursor = cursor
         fm = QFontMetrics(self.font())
         longest = max((self._width(fm, t) for t in {t for r in rows for t in r.tokens}), default=8)
-        self._label_w = max((self._width(fm, r.label) for r in rows), default=60) + 16
+        self.labels_width = max((self._width(fm, r.label) for r in rows), default=60) + 16
+        self._label_w = 4 if self.labels_outside else self.labels_width
         self._cell_w = max(18, longest + 8)
         self._row_h = fm.height() + 6
         if self.sizeHint() != self.size():  # the same shape as the last sample: no relayout
@@ -76,6 +79,10 @@ class TokenGrid(QWidget):
         if t != self.cursor:
             self.cursor = t
             self.update()
+
+    def column_x(self, t: int) -> int:
+        """Left edge of timestep column ``t``, in the grid's pixels."""
+        return self._label_w + t * self._cell_w
 
     def columns(self) -> int:
         return max((len(r.tokens) for r in self.rows), default=0)
@@ -103,14 +110,16 @@ class TokenGrid(QWidget):
         centre = Qt.AlignmentFlag.AlignCenter
         left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
         p.setPen(self._colour(HEADER))
-        p.drawText(4, 0, x0, h, left, "t")
+        if not self.labels_outside:
+            p.drawText(4, 0, x0, h, left, "t")
         for t in range(first, last):
             p.drawText(x0 + t * w, 0, w, h, centre, str(t))
         for i, row in enumerate(self.rows):
             y = h * (i + 1)
             pen = TEXT
             p.setPen(self._colour(TEXT))
-            p.drawText(4, y, x0, h, left, row.label)
+            if not self.labels_outside:
+                p.drawText(4, y, x0, h, left, row.label)
             colours = row.colours
             for t in range(first, min(last, len(row.tokens))):
                 colour = colours[t] if colours is not None and t < len(colours) else TEXT
@@ -124,3 +133,35 @@ class TokenGrid(QWidget):
         t = int((event.position().x() - self._label_w) // self._cell_w)
         if 0 <= t < self.columns():
             self.column_clicked.emit(t)
+
+
+class RowLabels(QWidget):
+    """The row labels of a TokenGrid ("t", "input", "target" ...), beside the scroll area that
+    holds the grid, so they stay in view however far the grid is scrolled."""
+
+    def __init__(self, grid: TokenGrid, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.grid = grid
+        grid.labels_outside = True
+        self.setFont(grid.font())
+
+    def sync(self) -> None:
+        """Follow the grid's rows (call after ``grid.set_rows``)."""
+        self.setFont(self.grid.font())
+        self.setFixedWidth(self.grid.labels_width)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.grid.labels_width, self.grid.sizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setFont(self.grid.font())
+        h, w = self.grid._row_h, self.width()
+        left = Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft
+        p.setPen(QColor(HEADER))
+        p.drawText(4, 0, w, h, left, "t")
+        p.setPen(QColor(TEXT))
+        for i, row in enumerate(self.grid.rows):
+            p.drawText(4, h * (i + 1), w, h, left, row.label)
+        p.end()

@@ -223,7 +223,9 @@ def test_orthogonal_gate_blocks_have_the_init_scale_while_the_stacked_matrix_rea
             torch.Generator().manual_seed(0), init="orthogonal", init_scale=scale, forget_bias=0.0
         )
         w = stack.weight_hh_l0
-        np.testing.assert_allclose(block_singular_values(w, gates).numpy(), np.full((gates, H), scale), rtol=1e-5)
+        np.testing.assert_allclose(
+            block_singular_values(w, gates).numpy(), np.full((gates, H), scale), rtol=1e-5
+        )
         np.testing.assert_allclose(float(singular_values(w)[0]), math.sqrt(gates) * scale, rtol=1e-5)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from engine import TrainConfig, Trainer
+from gui.panels import scales
 from sessions import LiveSession, RecordSettings, Session
 
 T = 30_000
@@ -66,10 +67,14 @@ def test_two_branches_side_by_side_share_step_cursor_and_scales(qtbot, branched)
         assert not np.array_equal(a.record.hidden, b.record.hidden)
         # one colour scale per pair of heatmaps: the union of what each side would use alone
         for name in ("c", "dh", "dc"):
-            la, lb = pa.maps[name].image.levels, pb.maps[name].image.levels
+            ma, mb = pa.maps[name], pb.maps[name]
+            la, lb = ma.levels, mb.levels
             np.testing.assert_array_equal(la, lb)
-            own = [pa.maps[name].own_levels, pb.maps[name].own_levels]
+            own = [ma.own_levels, mb.own_levels]
             assert tuple(la) == (min(o[0] for o in own), max(o[1] for o in own))
+            # what the images show: the shared levels (signed_log: -(k - f) .. k - f of one floor)
+            np.testing.assert_array_equal(ma.image.levels, scales.bar_range(ma.kind, la))
+            np.testing.assert_array_equal(mb.image.levels, scales.bar_range(mb.kind, lb))
         assert any(pa.maps[n].own_levels != pb.maps[n].own_levels for n in ("c", "dh", "dc")), (
             "the runs should differ enough for the shared scale to matter"
         )
@@ -102,7 +107,7 @@ def test_gradient_flow_difference_is_a_minus_b(qtbot, branched, rnn_file):
     try:
         a = win.models[0]
         pa, pb = win.current_panels()
-        # the same fixed scale on both gradient-flow heatmaps; dragging one bar moves the other
+        # one scale on both gradient-flow heatmaps (whole decades); dragging one bar moves the other
         np.testing.assert_array_equal(pa.heat.image.levels, pb.heat.image.levels)
         pa.heat.bar.setLevels((-5.0, 0.0))
         pa.heat.bar.sigLevelsChangeFinished.emit(pa.heat.bar)
@@ -468,7 +473,7 @@ def test_a_side_with_no_frame_does_not_widen_the_shared_scale(qtbot, rnn_file, t
         own = pa.maps["dh"].own_levels
         assert own[1] < 1.0, "the run's gradients should be well below the default scale of ±1"
         assert tuple(pa.maps["dh"].levels) == tuple(own)
-        np.testing.assert_array_equal(pa.maps["dh"].image.levels, own)
+        np.testing.assert_array_equal(pa.maps["dh"].image.levels, scales.bar_range("signed_log", own))
     finally:
         win.close()
 

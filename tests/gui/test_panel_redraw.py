@@ -136,8 +136,9 @@ def test_downsample_factors_are_pyqtgraphs(qtbot):
 def _heatmap(w: pg.GraphicsLayoutWidget) -> HeatmapPlot:
     """A heatmap with a symmetric scale, as the States panel's cell state."""
     return HeatmapPlot(
-        w.ci, 0, 0, title="c", x_label="t", y_label="unit", colormap=colormaps.DIVERGING, levels=(-1, 1)
-    )
+        w.ci, 0, 0, title="c", x_label="t", y_label="unit", colormap=colormaps.DIVERGING, levels=(-1, 1),
+        scale="linear",
+    )  # fmt: skip
 
 
 def test_colour_bar_is_left_alone_while_its_levels_stay(qtbot):
