@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.demos import Demo, Suggestion
+from engine.demos.figures import HEADING as FIGURES_HEADING
+from engine.demos.figures import RunFacts, figures
 from gui import settings
 
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
@@ -109,6 +111,18 @@ class ExplanationPanel(QWidget):
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         lay.addWidget(self.text, 1)
+        # the figures the text refers to, measured on the run shown (engine/demos/figures.py)
+        self.figures = QLabel("")
+        self.figures.setWordWrap(True)
+        self.figures.setTextFormat(Qt.TextFormat.PlainText)
+        self.figures.setStyleSheet("color: #e0d890; background: #23262d; padding: 4px 6px;")
+        self.figures.setToolTip(
+            "measured on the run shown, at the step shown: these vary between machines,\n"
+            "so the text above states only what holds on every one"
+        )
+        self.figures.hide()
+        lay.addWidget(self.figures)
+        self._figures_for: tuple[Any, ...] | None = None
         self.runs_label = QLabel("")
         self.runs_label.setWordWrap(True)
         lay.addWidget(self.runs_label)
@@ -129,6 +143,8 @@ class ExplanationPanel(QWidget):
         self.run_buttons: dict[str, QPushButton] = {}
         self.suggestion_buttons: list[tuple[SuggestionLink, Suggestion]] = []
         controller.demo_changed.connect(self._rebuild)
+        controller.record_changed.connect(lambda _rec: self._update_figures())
+        controller.history_changed.connect(self._update_figures)
         controller.run_changed.connect(self._update_runs)
         controller.state_changed.connect(self._update_runs)
         self._rebuild()
@@ -164,6 +180,8 @@ class ExplanationPanel(QWidget):
             for w in (self.runs_label, self.train_all, self.try_label):
                 w.hide()
             return
+        self._figures_for = None
+        self._update_figures()
         self.heading.setText(demo.title_for(self.lang))
         self.text.setHtml(explanation_html(demo.explanation_for(self.lang)))
         self.runs_label.setText(words["runs"])
@@ -185,6 +203,46 @@ class ExplanationPanel(QWidget):
             self.suggestions_box.addWidget(b)
             self.suggestion_buttons.append((b, s))
         self._update_runs()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._update_figures()
+
+    def _update_figures(self) -> None:
+        """The demo's figures for the run and step shown (while this panel is visible: a
+        hidden tab costs nothing)."""
+        demo, c = self.demo, self.controller
+        if demo is None or not self.isVisible():
+            if demo is None:
+                self.figures.hide()
+            return
+        rec, h = c.record, c.history
+        key = (demo.name, self.lang, c.branch_id, id(rec), len(h))
+        if key == self._figures_for:
+            return
+        self._figures_for = key
+        if c.config is None or rec is None or not len(h):
+            self.figures.hide()
+            return
+        label = c.demo_run_of(c.branch_id) or c.branch_name or ""
+        facts = RunFacts(
+            label=label,
+            config=c.config,
+            series={n: h.series(n) for n in ("loss", "metric", "grad_norm", "grad_norm_clipped")},
+            record=rec,
+            nonfinite_steps=sorted(h.nonfinite),
+            first_nonfinite=h.nonfinite[min(h.nonfinite)] if h.nonfinite else "",
+            metric_name=h.metric_name,
+        )
+        lines = figures(demo.name, facts, self.lang)
+        if not lines:
+            self.figures.hide()
+            return
+        heading = FIGURES_HEADING[self.lang].format(run=label or "—")
+        text = "\n".join([heading, *("· " + line for line in lines)])
+        if text != self.figures.text():
+            self.figures.setText(text)
+        self.figures.show()
 
     def _update_runs(self, *_: Any) -> None:
         current = self.controller.demo_run_of(self.controller.branch_id)

@@ -41,6 +41,7 @@ def lstm_copy() -> Demo:
         layout=("gates", "health", "gradient_flow", "sample"),
         steps_hint=200,
         breakpoints=(_nonfinite(),),
+        checker=checks.check_lstm_copy,
         suggestions=(
             Suggestion(
                 "lr",
@@ -121,7 +122,7 @@ def exploding() -> Demo:
         "exploding",
         runs={"RNN": cfg},
         layout=("health", "gradient_flow", "singular_values"),
-        steps_hint=40,
+        steps_hint=60,
         breakpoints=(
             _nonfinite(),
             Breakpoint("grad_norm_above", threshold=1e6, enabled=False, id="big-norm"),

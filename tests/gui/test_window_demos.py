@@ -140,6 +140,24 @@ def test_exploding_suggestion_rewinds_and_turns_clipping_on(win, qtbot):
     assert c.steps == 0  # rewound to step 0 on a new branch, clipping from there
 
 
+def test_the_explanation_quotes_the_figures_of_the_run_shown(win, qtbot):
+    """The text states what holds on every machine; the box under it, this run's numbers."""
+    c = start(qtbot, win, "exploding")
+    expl = win.panels["explanation"]
+    win.docks["explanation"].raise_()
+    assert not expl.figures.isVisible()  # no step yet: nothing measured
+    c.run_until(6)
+    qtbot.waitUntil(lambda: c.steps >= 6 and not c.playing and c.record is not None, timeout=T)
+    qtbot.waitUntil(lambda: expl.figures.isVisible(), timeout=T)
+    g0 = c.history.series("grad_norm")[0]
+    text = expl.figures.text()
+    assert text.startswith("In the run shown (RNN):") and f"‖g‖ at step 0: {g0:.3g}" in text
+    assert "median growth of ‖g‖ per step over steps 0…5" in text
+    expl.set_language("ko")
+    qtbot.waitUntil(lambda: "0번째 스텝의 ‖g‖" in expl.figures.text(), timeout=T)
+    expl.set_language("en")
+
+
 def test_train_every_run_trains_each_demo_run(win, qtbot):
     c = start(qtbot, win, "vanishing")
     runs = c.demo_runs()
