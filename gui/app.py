@@ -164,8 +164,9 @@ def _progress(c: Any) -> str:
     """How far the session got, for a screenshot that gave up."""
     reader = getattr(c, "_reader", None)
     runs = c.demo_runs() if c.demo is not None else {}
-    if runs and reader is not None:
-        return ", ".join(f"{label}: {reader.length(b)} steps" for label, b in runs.items())
+    if runs and reader is not None:  # the run in training: its own count (the file's may lag a step)
+        counts = {label: c.steps if b == c.live_branch_id else reader.length(b) for label, b in runs.items()}
+        return ", ".join(f"{label}: {n} steps" for label, n in counts.items())
     return f"{c.steps} steps"
 
 

@@ -13,7 +13,10 @@ from engine import native
 
 
 def _fmt_loss(x: float) -> str:
-    return "—" if not math.isfinite(x) else f"{x:.4g}"
+    """A loss as the status bar writes it: an overflowed one says so (inf, NaN), never a dash."""
+    if math.isnan(x):
+        return "NaN"
+    return ("inf" if x > 0 else "−inf") if math.isinf(x) else f"{x:.4g}"
 
 
 class StatusBar(QStatusBar):

@@ -295,6 +295,8 @@ def add_plot(layout: pg.GraphicsLayout, row: int, col: int, title: str) -> pg.Pl
     for side in ("left", "bottom"):
         plot.getAxis(side).enableAutoSIPrefix(False)
         cheap_axis(plot.getAxis(side))
+    # a narrow plot (the States heatmaps, ~60 px) got "102030": its tick labels touching
+    plot.getAxis("bottom").setStyle(textFillLimits=[(0, 0.55), (2, 0.45), (4, 0.3), (6, 0.2)])
     menus_off(plot)
     return plot
 

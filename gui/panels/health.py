@@ -25,6 +25,7 @@ from engine.record import GATE_NAMES
 from gui import colormaps
 from gui.panels.base import Panel, PartLayerSelector, add_plot, info_label, set_title, swatch
 from gui.panels.ranges import AutoLogRange, StableRange, StepAxisRange
+from sessions.breakpoints import HIT_EVENT
 
 
 def _pos(a: np.ndarray) -> np.ndarray:
@@ -199,8 +200,7 @@ class HealthPanel(Panel):
         self._marks_drawn: tuple[tuple[int, int], ...] | None = None  # NaN/Inf step runs shown
         self._log_titles = (False, False)  # loss, metric on a log axis (their titles say so)
         self.product = ""  # the product of the shown gains, as written in the header
-        self.sv_text = pg.TextItem("", color=colormaps.YELLOW, anchor=(1, 0))
-        self.sv_plot.addItem(self.sv_text, ignoreBounds=True)
+        self.sigma = ""  # the largest singular values, as written in the header
         self.view.scene().sigMouseClicked.connect(self._on_click)
 
     def _plot(self, row: int, col: int, title: str, y_label: str, log_y: bool = False) -> pg.PlotItem:
@@ -325,9 +325,12 @@ class HealthPanel(Panel):
         for plot, line in self._edit_lines:
             plot.removeItem(line)
         self._edit_lines = []
+        hit_steps = {(ev.name, ev.step) for ev in events if ev.kind == HIT_EVENT}
         for ev in events:
             if ev.kind == "run":
                 continue
+            if ev.kind == HIT_EVENT and (ev.name, ev.step - 1) in hit_steps:
+                continue  # one line where a breakpoint starts hitting, not one a step for as long as it does
             for p in (self.loss_plot, self.metric_plot, self.norm_plot):
                 line = pg.InfiniteLine(
                     pos=ev.step,
@@ -367,17 +370,15 @@ class HealthPanel(Panel):
         self._draw_singular_values(p, layer, cell)
         jac = p.jacobian_norm
         set_title(self.jac_plot, jacobian_title(cell))
-        if jac is None:
-            self.jac.setData([], [])
-            return
-        gains = jac[layer]
+        gains = jac[layer] if jac is not None else np.zeros(0)
         self.jac.setData(np.arange(gains.shape[0]), gains)
-        self.y_ranges["jac_x"].update(0.0, float(max(gains.shape[0] - 1, 1)))
-        self.y_ranges["jac"].update(np.append(gains, 1.0))
+        if gains.size:
+            self.y_ranges["jac_x"].update(0.0, float(max(gains.shape[0] - 1, 1)))
+            self.y_ranges["jac"].update(np.append(gains, 1.0))
         lp = log_product(gains[1:])  # the first step has no previous state to map from
         where = f"{part} layer {layer}" if len(rec.parts) > 1 else f"layer {layer}"
         self.product = "" if lp is None else decade_text(lp)
-        info = f"step {rec.step} · {where}"
+        info = f"step {rec.step} · {where}" + (f" · {self.sigma}" if self.sigma else "")
         if self.product:
             info += f" · ∏ gain (t = 1…{gains.shape[0] - 1}) = {self.product}"
         self.info.setText(info)
@@ -408,8 +409,8 @@ class HealthPanel(Panel):
                 c.setData(np.arange(values.shape[0]), values)
             else:
                 c.setData([], [])
+        self.sigma = ""
         if not rows:
-            self.sv_text.setText("")
             return
         values = np.stack([r[0] for r in rows])
         n = values.shape[1]
@@ -418,14 +419,11 @@ class HealthPanel(Panel):
         self.y_ranges["sv"].update(tops if gated else np.append(tops, 1.0))
         finite = tops[np.isfinite(tops)]
         if not finite.size:
-            self.sv_text.setText("σ: NaN/Inf in W_hh")
-            return
-        if gated and blocks is not None:
-            text = "σ_max " + " ".join(f"{g} {v:.3g}" for g, v in zip(names, tops, strict=False))
+            self.sigma = "σ: NaN/Inf in W_hh"
+        elif gated and blocks is not None:
+            self.sigma = "σ_max " + " ".join(f"{g} {v:.3g}" for g, v in zip(names, tops, strict=False))
         else:
-            text = f"σ_max = {float(finite.max()):.3g}"
-        self.sv_text.setText(text)
-        self.sv_text.setPos(n - 1, float(np.nanmax(values)))
+            self.sigma = f"σ_max {float(finite.max()):.3g}"
 
     def _update_cursor(self, t: int) -> None:
         rec = self.controller.record

@@ -103,8 +103,11 @@ def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
         for k in range(k0, k1 + 1)
         if lo - 1e-9 <= k <= hi + 1e-9
     ]
-    minor = [
-        (k + math.log10(m), "") for k in range(k0, k1) for m in range(2, 10) if lo <= k + math.log10(m) <= hi
+    minor = [  # beyond six decades the 2..9 marks only blur the axis into a solid bar
+        (k + math.log10(m), "")
+        for k in range(k0, k1)
+        for m in range(2, 10)
+        if lo <= k + math.log10(m) <= hi and k1 - k0 <= 6
     ]
     axis.setTicks([major, minor])
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStackedWidget, QWidget
 
 from gui import colormaps
-from gui.panels.base import Panel, add_legend, info_label
+from gui.panels.base import Panel, info_label, set_title, swatch
 from gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 
 GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
@@ -55,7 +55,8 @@ class SamplePanel(Panel):
         self._cursor_t = cursor.t
         self.plot = pg.PlotWidget(title="probe sample")
         self.plot.setLabel("bottom", "timestep t")
-        add_legend(self.plot.getPlotItem(), (-10, 5))
+        # the title is the legend: a legend box in a corner can cover the only points there
+        self._legend_for = -1
         self.inputs: list[pg.PlotDataItem] = []
         self.target = self.plot.plot(
             pen=None, symbol="o", symbolSize=7, symbolBrush=colormaps.GREEN, name="target"
@@ -176,6 +177,15 @@ class SamplePanel(Panel):
         while len(self.inputs) < x_in.shape[1]:
             i = len(self.inputs)
             self.inputs.append(self.plot.plot(pen=pg.mkPen(colours[i % 4], width=1), name=f"input {i}"))
+        if self._legend_for != x_in.shape[1]:
+            self._legend_for = x_in.shape[1]
+            inputs = " ".join(
+                swatch(f"— input {i}" if x_in.shape[1] > 1 else "— input", colours[i % 4])
+                for i in range(x_in.shape[1])
+            )
+            title = "probe sample: " + swatch("● target", colormaps.GREEN) + " · "
+            title += swatch("× prediction", colormaps.ORANGE) + " · " + inputs
+            set_title(self.plot.getPlotItem(), title)
         t_in = np.arange(x_in.shape[0])
         for i, c in enumerate(self.inputs):
             c.setData(t_in, x_in[:, i])
