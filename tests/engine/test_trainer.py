@@ -248,6 +248,17 @@ def check_against_reference(tr: Trainer, diagnostics: bool = False) -> StepRecor
             close(part.jacobian_norm, want_j, f"{name} jacobian_norm", rtol=1e-3)
             want_s = np.stack([np.linalg.svd(ly.w[1].detach().numpy(), compute_uv=False) for ly in layers])
             close(part.whh_singular_values, want_s, f"{name} W_hh singular values", rtol=1e-5)
+            H, G = cfg.hidden_size, max(1, len(GATE_NAMES[cell]))
+            want_b = np.stack(
+                [
+                    [
+                        np.linalg.svd(ly.w[1].detach().numpy()[k * H : (k + 1) * H], compute_uv=False)
+                        for k in range(G)
+                    ]
+                    for ly in layers
+                ]
+            )
+            close(part.whh_block_singular_values, want_b, f"{name} per-gate W_hh singular values", rtol=1e-5)
         assert part.gates is not None
         assert tuple(part.gates) == GATE_NAMES[cell]
         if cell != "rnn":
