@@ -376,6 +376,7 @@ class PartLayerSelector(QComboBox):
     def __init__(self, tooltip: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setToolTip(tooltip)
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "decoder layer 1" whole
         self._choices: list[tuple[str, int]] = []
         self.set_parts(["rnn"], 1)
 

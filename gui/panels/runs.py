@@ -338,7 +338,9 @@ class RunsPanel(QWidget):
             y = h.series(which) if own else (s.loss if which == "loss" else s.metric)
             pts = timeline_points(self._points, self._branches, row.branch)
             colour = PALETTE[r % len(PALETTE)]
-            shown = (which, colour, own, y.shape[0], tuple(pts))
+            # the shown run's curve comes from the History, which a branch switch reloads after
+            # the switch is announced: its revision says when the data changed at the same length
+            shown = (which, colour, own, y.shape[0], tuple(pts), h.revision if own else None)
             if self._drawn_curves.get(row.branch) == shown:
                 continue
             self._drawn_curves[row.branch] = shown

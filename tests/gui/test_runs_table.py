@@ -232,3 +232,24 @@ def test_the_note_warns_only_about_runs_of_the_open_file(win, qtbot, tmp_path, t
     )
     panel._update_note()
     assert "THIS one" in panel.note.text() and "OLD" not in panel.note.text()
+
+
+def test_each_curve_shows_its_own_run_after_switching_runs(win, qtbot):
+    """Switching to another run reloads the History after the switch is announced; the curve of
+    the run switched to must then be redrawn from its own steps, not kept from the other run's
+    (same length, so a cache keyed on length alone kept the wrong curve)."""
+    import numpy as np
+
+    from gui.panels.runs import smooth
+
+    c = start(qtbot, win, "gru-vs-lstm")
+    train_every_run(qtbot, c, 6)
+    c.show_demo_run("GRU")
+    qtbot.waitUntil(lambda: c.demo_run_of(c.branch_id) == "GRU" and c.record is not None, timeout=T)
+    qtbot.waitUntil(lambda: not c.busy_text, timeout=T)
+    panel = win.panels["runs"]
+    panel.refresh()
+    with Session.open(c.path) as s:
+        for bid in c.demo_runs().values():
+            want = smooth(np.asarray(s.summaries(branch=bid).metric, dtype=np.float64))
+            qtbot.waitUntil(lambda b=bid, w=want: np.allclose(panel._curves[b][0].yData, w), timeout=T)
