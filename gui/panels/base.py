@@ -271,6 +271,10 @@ def set_title(plot: pg.PlotItem, title: str) -> None:
         label._relaxed = True
         label._full = title
         plot.setTitle(title, size=TITLE_SIZE)
+        # over the whole plot, axes and a colour bar included (pyqtgraph puts it over the view
+        # box alone, which in a narrow heatmap left room for "…" only)
+        plot.layout.removeItem(label)
+        plot.layout.addItem(label, 0, 0, 1, 6)
         label.geometryChanged.connect(lambda: _fit_title(label))
         _fit_title(label)
         return

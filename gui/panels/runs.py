@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from gui import colormaps, runs_model
 from gui.panels.base import add_plot, set_title
+from gui.panels.ranges import decade_ticks
 from gui.runs_model import ModelInfo, RunRow, Series
 from gui.validation import BUDGET, Point, timeline_points
 
@@ -328,6 +329,9 @@ class RunsPanel(QWidget):
         if log != self._log:
             self._log = log
             self.plot.setLogMode(y=log)
+            if not log:
+                self.plot.getAxis("left").setTicks(None)
+                self._ticks_for = None
         for bid in [b for b in self._curves if b not in {r.branch for r in self.rows}]:
             for item in self._curves.pop(bid):
                 self.plot.removeItem(item)
@@ -357,11 +361,31 @@ class RunsPanel(QWidget):
             vx = np.array([p.step for p in pts], dtype=np.float64)
             vy = np.array([p.loss if which == "loss" else p.metric for p in pts], dtype=np.float64)
             val.setData(vx, vy)
+        if log:
+            self._decade_ticks()
         name = next(iter(metric_names)) if len(metric_names) == 1 and which == "metric" else which
         title = f"training {name} per run (smoothed) · validation: dots"
         if title != self._title:
             self._title = title
             set_title(self.plot, title)
+
+    def _decade_ticks(self) -> None:
+        """A log axis labelled in decades (pyqtgraph writes 2·10¹ 3·10¹ ... over a short range)."""
+        values = [
+            np.asarray(item.yData, dtype=np.float64)
+            for items in self._curves.values()
+            for item in items
+            if item.yData is not None and len(item.yData)
+        ]
+        if not values:
+            return
+        a = np.concatenate(values)
+        a = a[np.isfinite(a) & (a > 0)]
+        if a.size:
+            span = (math.floor(math.log10(float(a.min()))), math.ceil(math.log10(float(a.max()))))
+            if span != getattr(self, "_ticks_for", None):  # new ticks re-lay out the axis text
+                self._ticks_for = span
+                decade_ticks(self.plot.getAxis("left"), float(span[0]), float(span[1]))
 
     def _update_note(self) -> None:
         text = (

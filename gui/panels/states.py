@@ -19,10 +19,10 @@ from gui import colormaps
 from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
 
 FIELDS = {  # name: (record attribute, title, colour scale: gui.panels.scales)
-    "h": ("hidden", "hₜ hidden", "fixed"),
-    "c": ("cell", "cₜ cell", "linear"),
-    "dh": ("h_grad", "∂L/∂hₜ (log)", "signed_log"),
-    "dc": ("c_grad", "∂L/∂cₜ (log)", "signed_log"),
+    "h": ("hidden", "hₜ hidden state", "fixed"),
+    "c": ("cell", "cₜ cell state", "linear"),
+    "dh": ("h_grad", "∂L/∂hₜ per unit (signed log)", "signed_log"),
+    "dc": ("c_grad", "∂L/∂cₜ per unit (signed log)", "signed_log"),
 }
 
 
