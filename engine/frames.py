@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from engine.cells import Capture
-from engine.diagnostics import block_singular_values, jacobian_norms, masked_batch_mean_norm, singular_values
+from engine.diagnostics import jacobian_norms, masked_batch_mean_norm, whh_singular_values
 from engine.layers import RecurrentStack
 from engine.record import GATE_NAMES, PartRecord
 
@@ -51,14 +51,10 @@ def part_record(
         )
         if probe is None:
             return rec
-        svals = torch.stack([singular_values(stack.params(layer)[1]) for layer in range(stack.layers)])
-        rec.whh_singular_values = _np(svals)
         blocks = max(1, len(GATE_NAMES[cell]))
-        rec.whh_block_singular_values = _np(
-            torch.stack(
-                [block_singular_values(stack.params(layer)[1], blocks) for layer in range(stack.layers)]
-            )
-        )
+        sv = [whh_singular_values(stack.params(layer)[1], blocks) for layer in range(stack.layers)]
+        rec.whh_singular_values = _np(torch.stack([stacked for stacked, _ in sv]))
+        rec.whh_block_singular_values = _np(torch.stack([per_gate for _, per_gate in sv]))
         b = probe
         gates: dict[str, np.ndarray] = {}
         names = GATE_NAMES[cell]

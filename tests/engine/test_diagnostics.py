@@ -447,3 +447,24 @@ def test_the_product_of_the_gains_bounds_the_measured_gradient_decay(cell: str, 
         actual = float(torch.linalg.vector_norm(torch.cat(reach)))
         bound = float(torch.linalg.vector_norm(r[b])) * float(torch.prod(gains[b]))
         assert actual > 0 and actual <= bound * (1 + 1e-6), (cell, w_scale, b, actual, bound)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_one_eigensolve_gives_the_svds_singular_values(cell: str) -> None:
+    """frames.py takes both kinds of singular values from one batched float64 eigensolve of the
+    Gram matrices: the same values as the SVDs, small ones included."""
+    from engine.diagnostics import whh_singular_values
+
+    blocks = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    stack = make_stack(cell, 1, 11, 1.4)
+    w = stack.params(0)[1].detach().clone()
+    w[:, 0] *= 1e-3  # a small singular value too
+    stacked, per_gate = whh_singular_values(w, blocks)
+    np.testing.assert_allclose(stacked.numpy(), singular_values(w).double().numpy(), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        per_gate.numpy(), block_singular_values(w, blocks).numpy(), rtol=1e-5, atol=1e-7
+    )
+    assert per_gate.shape == (blocks, H) and stacked.dtype == w.dtype
+    w[1, 1] = float("inf")
+    stacked, per_gate = whh_singular_values(w, blocks)
+    assert torch.isnan(stacked).all() and torch.isnan(per_gate).all()
