@@ -18,7 +18,8 @@ from engine.record import NonFinite
 
 JACOBIAN_ITERS = 48  # at most this many Lanczos steps for a step Jacobian's norm
 JACOBIAN_CHECK_EVERY = 4  # Lanczos steps between convergence checks (each an eigensolve)
-JACOBIAN_RTOL = 1e-6  # a row stops once its estimate moved by at most this much between checks
+JACOBIAN_RTOL = 1e-4  # a row stops once its estimate moved by at most this much between checks (the
+# top Ritz value converges fast: measured 1e-7 from the exact norm at this setting, LSTM H64 and H256)
 
 
 def masked_batch_mean_norm(grad: Tensor, valid: Tensor | None) -> Tensor:

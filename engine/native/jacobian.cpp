@@ -12,6 +12,7 @@
 // e (T, G*H), a (T, H) or none, w_hh (G*H, H), q0 (H,); returns (T,) ||J_t||_2 as float32.
 // lstm_joint_norms: the LSTM's joint (h, c) Jacobian, the same Lanczos over 2H-vectors.
 
+#include <ATen/Parallel.h>
 #include <ATen/core/Tensor.h>
 #include <ATen/cpu/vec/vec.h>
 #include <ATen/ops/empty.h>
@@ -86,6 +87,9 @@ double top_eigenvalue(const double* a, const double* b, int64_t n) {
 // The batched Lanczos loop shared by both operators. ``apply(R, rows, q, w)`` sets w = J^T J q
 // for the first R rows of q/w (R x N), row r being timestep rows[r]. Returns (T,) sqrt of the
 // top Ritz value per timestep (NaN where it is not finite).
+// Rows go to several threads once a Lanczos step's reorthogonalisation work is this large.
+constexpr int64_t kParallelWork = 32768;
+
 template <typename Apply>
 Tensor lanczos_top(int64_t T, int64_t N, const Tensor& q0, int64_t iters, double rtol, int64_t check_every,
                    const at::TensorOptions& opts, const Apply& apply) {
@@ -96,7 +100,6 @@ Tensor lanczos_top(int64_t T, int64_t N, const Tensor& q0, int64_t iters, double
   std::vector<float> basis(static_cast<size_t>(T * k * N)), w(static_cast<size_t>(T * N));
   std::vector<double> alphas(static_cast<size_t>(T * k)), betas(static_cast<size_t>(T * k));
   std::vector<double> top(static_cast<size_t>(T), 0.0);
-  std::vector<float> coef(static_cast<size_t>(k));
   // Rows still moving, compacted: row r of q/w is timestep rows[r]. A settled row's value is
   // final (the Python version keeps iterating it but never looks at it again).
   std::vector<int64_t> rows(static_cast<size_t>(T));
@@ -109,25 +112,32 @@ Tensor lanczos_top(int64_t T, int64_t N, const Tensor& q0, int64_t iters, double
     const auto R = static_cast<int64_t>(rows.size());
     for (const auto r : c10::irange(R)) std::copy_n(qp + r * N, N, basis.data() + (rows[r] * k + j) * N);
     apply(R, rows, q, w.data());
-    for (const auto r : c10::irange(R)) {
-      const int64_t t = rows[r];
-      float* wt = w.data() + r * N;
-      float* qt = qp + r * N;
-      alphas[t * k + j] = dot(wt, qt, N);
-      const float* qs = basis.data() + t * k * N;
-      for (int pass = 0; pass < 2; ++pass) {  // full reorthogonalisation, twice is enough
-        for (int64_t i = 0; i <= j; ++i) coef[i] = dot(wt, qs + i * N, N);
-        for (int64_t i = 0; i <= j; ++i) sub_scaled(wt, qs + i * N, coef[i], N);
+    // Rows are independent: their reorthogonalisation (the O(j N) part of a step) runs on the
+    // intra-op threads, each row computed the same way whichever thread takes it, so the
+    // result does not depend on the thread count.
+    const int64_t per_row = 4 * (j + 1) * N;
+    at::parallel_for(0, R, std::max<int64_t>(1, kParallelWork / per_row), [&](int64_t lo, int64_t hi) {
+      std::vector<float> coef(static_cast<size_t>(j + 1));
+      for (int64_t r = lo; r < hi; ++r) {
+        const int64_t t = rows[r];
+        float* wt = w.data() + r * N;
+        float* qt = qp + r * N;
+        alphas[t * k + j] = dot(wt, qt, N);
+        const float* qs = basis.data() + t * k * N;
+        for (int pass = 0; pass < 2; ++pass) {  // full reorthogonalisation, twice is enough
+          for (int64_t i = 0; i <= j; ++i) coef[i] = dot(wt, qs + i * N, N);
+          for (int64_t i = 0; i <= j; ++i) sub_scaled(wt, qs + i * N, coef[i], N);
+        }
+        const double beta = std::sqrt(static_cast<double>(dot(wt, wt, N)));
+        betas[t * k + j] = beta;
+        if (beta > 1e-6 * std::max(std::abs(alphas[t * k]), 1e-30)) {
+          const float inv = static_cast<float>(1.0 / beta);
+          for (int64_t h = 0; h < N; ++h) qt[h] = wt[h] * inv;
+        } else {  // the Krylov space is exhausted: the tridiagonal decouples here
+          std::fill(qt, qt + N, 0.0f);
+        }
       }
-      const double beta = std::sqrt(static_cast<double>(dot(wt, wt, N)));
-      betas[t * k + j] = beta;
-      if (beta > 1e-6 * std::max(std::abs(alphas[t * k]), 1e-30)) {
-        const float inv = static_cast<float>(1.0 / beta);
-        for (int64_t h = 0; h < N; ++h) qt[h] = wt[h] * inv;
-      } else {  // the Krylov space is exhausted: the tridiagonal decouples here
-        std::fill(qt, qt + N, 0.0f);
-      }
-    }
+    });
     const int64_t n = j + 1;
     if ((n >= 8 && n % check_every == 0) || n == k) {
       int64_t kept = 0;

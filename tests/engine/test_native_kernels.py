@@ -270,6 +270,31 @@ def test_native_jacobian_norms_equal_the_reference(cell: str, hidden: int, w_sca
 
 
 @pytest.mark.parametrize("cell", CELLS)
+def test_native_jacobian_rows_on_several_threads_give_the_one_thread_bits(cell: str) -> None:
+    """The C++ Lanczos reorthogonalises the timesteps' rows on the intra-op threads: each row is
+    computed the same way whichever thread takes it (T = 60, H = 64: the rows do split)."""
+    from engine.diagnostics import jacobian_norms
+
+    torch.manual_seed(0)
+    s = RecurrentStack(cell, 5, 64, 1)
+    s.reset_parameters(torch.Generator().manual_seed(2), init="orthogonal", init_scale=1.0, forget_bias=1.0)
+    cap = Capture()
+    with torch.no_grad():
+        s(torch.randn(60, 3, 5), captures=[cap])
+    w = s.weight_hh_l0.detach()
+    before = torch.get_num_threads()
+    try:
+        with native.forced("native"):
+            torch.set_num_threads(1)
+            one = jacobian_norms(cell, cap, 1, w)
+            torch.set_num_threads(2)
+            two = jacobian_norms(cell, cap, 1, w)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)
+
+
+@pytest.mark.parametrize("cell", CELLS)
 def test_native_jacobian_norms_of_a_non_finite_sample(cell: str) -> None:
     """NaN from t = 4 on in sample 1: exact before, NaN after, nothing raises; sample 0 intact."""
     from engine.diagnostics import jacobian_norms
