@@ -93,6 +93,10 @@ def _decade_text(k: int) -> str:
     return f"{10.0**k:g}" if -3 <= k <= 4 else f"1e{k}"
 
 
+def _mantissa_text(m: int, k: int) -> str:
+    return f"{m * 10.0**k:g}" if -3 <= k <= 3 else f"{m}e{k}"
+
+
 def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
     """Log axis ticks for [lo, hi] (log10 units): labelled decades, unlabelled 2..9 x 10^k.
     (pyqtgraph labels every minor tick when the range spans fewer than ~3 decades.)"""
@@ -103,8 +107,9 @@ def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
         for k in range(k0, k1 + 1)
         if lo - 1e-9 <= k <= hi + 1e-9
     ]
+    few = k1 - k0 <= 2  # a decade or two: 2 and 5 x 10^k are labelled too, or one label is all
     minor = [  # beyond six decades the 2..9 marks only blur the axis into a solid bar
-        (k + math.log10(m), "")
+        (k + math.log10(m), _mantissa_text(m, k) if few and m in (2, 5) else "")
         for k in range(k0, k1)
         for m in range(2, 10)
         if lo <= k + math.log10(m) <= hi and k1 - k0 <= 6
