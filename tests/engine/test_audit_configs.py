@@ -4,17 +4,19 @@ gradients and batch-mean norms at every timestep, the frame's Jacobian gains and
 values, at the edges (B = 1, H = 1, T = 1), at length (T = 500), at width (H = 1024) and at
 magnitudes from below 1e-30 to above 1e30 (a chaotic tanh RNN some steps into its explosion).
 
-Dropout and teacher forcing below 1 draw random masks and feedings the reference does not
-replay; their invariants are held in test_trainer.py and test_models.py instead."""
+Dropout and teacher forcing below 1 draw at random: the step's dropout masks and the decoder
+input it fed are recorded while it runs and the reference uses the same ones."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from test_trainer import check_against_reference, config
 
 from engine import Trainer
 from engine.demos import DEMOS
+from engine.models import RunContext, Seq2SeqModel
 
 AUDIT = {
     "B1-H1-T1": dict(model="lstm", task="sine", batch_size=1, hidden_size=1, seq_len=1),
@@ -31,6 +33,69 @@ AUDIT = {
 def test_audit_config_matches_the_float64_reference(name: str) -> None:
     tr = Trainer(config(**AUDIT[name]))
     rec = check_against_reference(tr, diagnostics=True)
+    assert rec.has_frame
+
+
+def _recorder(monkeypatch):
+    """Records the dropout multipliers and the decoder input of the steps that follow."""
+    masks: list[torch.Tensor] = []
+    fed: list[torch.Tensor] = []
+    drop, forward = RunContext.drop, Seq2SeqModel.forward
+
+    def spy_drop(self, x):
+        if not self.training or self.dropout <= 0.0:
+            return drop(self, x)
+        before = self.gen.get_state()
+        out = drop(self, x)  # the model's own dropout ...
+        self.gen.set_state(before)  # ... and its mask, drawn again from the same generator state
+        shape = (1, *x.shape[1:]) if self.variational else x.shape
+        mask = torch.empty(shape, dtype=x.dtype).bernoulli_(1.0 - self.dropout, generator=self.gen)
+        mask.div_(1.0 - self.dropout)
+        assert torch.equal(out, x * mask), "the recorded mask must be the one the model applied"
+        masks.append(mask)
+        return out
+
+    def spy_forward(self, batch, ctx, dec_in=None):
+        if ctx.training and dec_in is not None:
+            fed.append(dec_in.clone())
+        return forward(self, batch, ctx, dec_in)
+
+    monkeypatch.setattr(RunContext, "drop", spy_drop)
+    monkeypatch.setattr(Seq2SeqModel, "forward", spy_forward)
+
+    def start():
+        masks.clear()
+        fed.clear()
+
+        def after():
+            kw = {"masks": list(masks)} if masks else {}
+            if fed:
+                kw["dec_in"] = fed[-1]
+            return kw
+
+        return after
+
+    return start
+
+
+RANDOM = {
+    "gru-3-layers-variational-dropout": dict(
+        model="gru", task="copy", layers=3, dropout=0.3, variational_dropout=True
+    ),
+    "lstm-2-layers-dropout": dict(model="lstm", task="charlm", layers=2, dropout=0.3),
+    "lstm-gru-s2s-teacher-forcing-0.5": dict(
+        model="lstm", decoder_model="gru", task="reverse", teacher_forcing=0.5
+    ),
+    "lstm-s2s-dropout-teacher-forcing-0.5": dict(
+        model="lstm", task="reverse", layers=2, dropout=0.2, teacher_forcing=0.5
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(RANDOM))
+def test_random_draws_match_the_float64_reference_fed_the_same_draws(name: str, monkeypatch) -> None:
+    tr = Trainer(config(**RANDOM[name]))
+    rec = check_against_reference(tr, diagnostics=True, drawn=_recorder(monkeypatch))
     assert rec.has_frame
 
 

@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import itertools
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -116,10 +117,14 @@ class RefLayer:
         return torch.linalg.matrix_norm(jac[idx, :, idx, :], ord=2).numpy()
 
 
-def run_stack(sd: dict[str, Tensor], prefix: str, cell: str, layers: int, inp: Tensor, h0=None, c0=None):
+def run_stack(
+    sd: dict[str, Tensor], prefix: str, cell: str, layers: int, inp: Tensor, h0=None, c0=None, drop=None
+):
     T, B = inp.shape[:2]
     out: list[RefLayer] = []
     for layer in range(layers):
+        if layer > 0 and drop is not None:  # dropout between the stacked layers
+            inp = drop(inp)
         w = [sd[f"{prefix}.{n}_l{layer}"] for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         H = w[1].shape[1]
         h = inp.new_zeros(B, H) if h0 is None else h0[layer]
@@ -140,12 +145,24 @@ def run_stack(sd: dict[str, Tensor], prefix: str, cell: str, layers: int, inp: T
 
 
 def reference(
-    tr: Trainer, state: dict[str, Any]
+    tr: Trainer,
+    state: dict[str, Any],
+    masks: list[Tensor] | None = None,
+    dec_in: Tensor | None = None,
 ) -> tuple[Tensor, dict[str, list[RefLayer]], dict[str, Tensor], Batch]:
     """The step that ``tr`` would take from ``state``, unrolled in float64.
-    -> (loss, part -> per-layer references (with grads), leaf parameters, batch)."""
+    -> (loss, part -> per-layer references (with grads), leaf parameters, batch).
+
+    With dropout, ``masks`` are the step's dropout multipliers in the order the model drew them
+    (embedded input, between layers, read-out; encoder then decoder); with teacher forcing
+    below 1, ``dec_in`` is the decoder input the step fed (truth or its own predictions)."""
     cfg = TrainConfig.from_dict(dict(state["config"]))
-    assert cfg.dropout == 0.0 and cfg.teacher_forcing == 1.0
+    assert (cfg.dropout == 0.0) == (masks is None) and (cfg.teacher_forcing == 1.0 or dec_in is not None)
+    pending = list(masks or [])
+
+    def drop(x: Tensor) -> Tensor:
+        return x * pending.pop(0).double() if masks is not None else x
+
     gen = torch.Generator()
     gen.set_state(state["rng"]["data"])
     batch = tr.task.sample(gen, cfg.batch_size)
@@ -157,8 +174,8 @@ def reference(
     parts: dict[str, list[RefLayer]] = {}
     if cfg.is_seq2seq:
         assert batch.src_len is not None
-        e = sd["src_embed.weight"][batch.x.t()]  # (S, B, E)
-        _, parts["encoder"] = run_stack(sd, "encoder", cfg.model, cfg.layers, e)
+        e = drop(sd["src_embed.weight"][batch.x.t()])  # (S, B, E)
+        _, parts["encoder"] = run_stack(sd, "encoder", cfg.model, cfg.layers, e, drop=drop)
         last = (batch.src_len - 1).clamp(min=0).tolist()
         h0 = torch.stack(
             [torch.stack([ly.h[last[b]][b] for b in range(len(last))]) for ly in parts["encoder"]]
@@ -168,10 +185,11 @@ def reference(
             c0 = torch.stack(
                 [torch.stack([ly.c[last[b]][b] for b in range(len(last))]) for ly in parts["encoder"]]
             )
-        dec_in = torch.cat([torch.full_like(batch.y[:, :1], SOS_ID), batch.y[:, :-1]], dim=1)
-        d = sd["tgt_embed.weight"][dec_in.t()]
-        top, parts["decoder"] = run_stack(sd, "decoder", cfg.decoder_cell, cfg.layers, d, h0, c0)
-        out = read_out(top).transpose(0, 1)
+        if dec_in is None:
+            dec_in = torch.cat([torch.full_like(batch.y[:, :1], SOS_ID), batch.y[:, :-1]], dim=1)
+        d = drop(sd["tgt_embed.weight"][dec_in.t()])
+        top, parts["decoder"] = run_stack(sd, "decoder", cfg.decoder_cell, cfg.layers, d, h0, c0, drop=drop)
+        out = read_out(drop(top)).transpose(0, 1)
         ref_batch = batch
     else:
         if "embed.weight" in sd:
@@ -180,8 +198,9 @@ def reference(
         else:
             e = batch.x.transpose(0, 1).double() @ sd["read_in.weight"].t() + sd["read_in.bias"]
             ref_batch = dataclasses.replace(batch, x=batch.x.double(), y=batch.y.double())
-        top, parts["rnn"] = run_stack(sd, "rnn", cfg.model, cfg.layers, e)
-        out = read_out(top).transpose(0, 1)
+        top, parts["rnn"] = run_stack(sd, "rnn", cfg.model, cfg.layers, drop(e), drop=drop)
+        out = read_out(drop(top)).transpose(0, 1)
+    assert not pending, "the reference must use every dropout mask the step drew"
     loss = tr.task.loss(out, ref_batch)
     loss.backward()
     leaves = {k: v for k, v in sd.items() if not (cfg.tie_weights and k == "read_out.weight")}
@@ -205,13 +224,18 @@ def close(got: np.ndarray | float, want: np.ndarray | float, what: str, rtol: fl
     )
 
 
-def check_against_reference(tr: Trainer, diagnostics: bool = False) -> StepRecord:
+def check_against_reference(
+    tr: Trainer, diagnostics: bool = False, drawn: Callable[[], Callable[[], dict[str, Any]]] | None = None
+) -> StepRecord:
     """One step of ``tr`` against the reference. ``diagnostics``: also the frame's Jacobian
-    norms and W_hh singular values (kept apart: they are a separate concern)."""
+    norms and W_hh singular values (kept apart: they are a separate concern). ``drawn``: called
+    just before the checked step (to start recording what it draws) and returns a callable
+    giving the reference's ``masks``/``dec_in`` keywords after it."""
     tr.step()  # the reference is taken mid-run: weights and data cursor have moved
     state = tr.state_dict()
+    after = drawn() if drawn is not None else None
     rec = tr.step(probe=True)
-    loss, parts, leaves, batch = reference(tr, state)
+    loss, parts, leaves, batch = reference(tr, state, **(after() if after is not None else {}))
     cfg = tr.config
     b = cfg.probe_index
     close(rec.loss, float(loss), "loss", rtol=1e-5)
