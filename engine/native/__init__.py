@@ -2,7 +2,7 @@
 
 engine/cells.py asks :func:`use_native` for each layer call. The C++ loops serve float32
 tensors on the CPU; CUDA, float64 and machines where the kernels cannot be built use the
-Python loops of engine/cells.py, which compute the same thing and stay the reference the
+torch loops of engine/loops.py, which compute the same thing and stay the reference the
 tests hold the C++ loops to.
 
 Choose with the environment variable ``RNNSCOPE_KERNELS``:

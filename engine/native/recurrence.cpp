@@ -1,4 +1,5 @@
-// The time loops of engine/cells.py in C++, for float32 tensors on the CPU.
+// The time loops of engine/loops.py in C++, for float32 tensors on the CPU (engine/cells.py
+// chooses between the two per layer call).
 //
 // Why: at B=32, H=64 one timestep of an LSTM is ~1 MFLOP of matrix product and ~8k
 // element-wise values; the Python loop issues 8 tensor operations per timestep in the
@@ -8,7 +9,7 @@
 // (gates, cell, hidden state and their derivatives) with ATen's SIMD vectors, whose
 // exp/tanh are the SLEEF routines PyTorch's own sigmoid/tanh kernels use.
 //
-// Contract, identical to the Python loops in engine/cells.py (which stay the reference
+// Contract, identical to the torch loops in engine/loops.py (which stay the reference
 // and the path for CUDA, float64, and machines without a compiler):
 //   xp (T, B, G*H) input projection, h0/c0 (B, H), w_hh (G*H, H), b_hh (G*H); time-major.
 // Every function returns new tensors; none writes to its inputs.

@@ -81,10 +81,6 @@ class SharedStepAxis:
         self.update()
         return StepAxisMember(self, own)
 
-    @property
-    def view_boxes(self) -> list[Any]:
-        return [r.vb for r in self.ranges]
-
     def update(self) -> None:
         n = self.steps()
         for r in self.ranges:

@@ -838,14 +838,6 @@ def info_label(text: str = "", style: str = "color: #b0b4bb;") -> QLabel:
     return label
 
 
-def placeholder(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setStyleSheet("color: #8a8f98; padding: 12px;")
-    label.setWordWrap(True)
-    return label
-
-
 class HeatmapGrids:
     """The heatmap grids of a panel whose plots depend on the run (LSTM gates or GRU gates,
     with or without a cell state), shown one at a time in ``view``.
