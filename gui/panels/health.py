@@ -94,7 +94,7 @@ def log_product(gains: np.ndarray) -> float | None:
     return float(np.log10(g).sum()) if g.size else None
 
 
-def decade_text(log10_value: float) -> str:
+def log10_text(log10_value: float) -> str:
     """A value given as log10, written in full even far outside float range (1e-151, 3.2e+40)."""
     k = int(np.floor(log10_value))
     m = 10.0 ** (log10_value - k)
@@ -377,7 +377,7 @@ class HealthPanel(Panel):
             self.y_ranges["jac"].update(np.append(gains, 1.0))
         lp = log_product(gains[1:])  # the first step has no previous state to map from
         where = f"{part} layer {layer}" if len(rec.parts) > 1 else f"layer {layer}"
-        self.product = "" if lp is None else decade_text(lp)
+        self.product = "" if lp is None else log10_text(lp)
         info = f"step {rec.step} · {where}" + (f" · {self.sigma}" if self.sigma else "")
         if self.product:
             info += f" · ∏ gain (t = 1…{gains.shape[0] - 1}) = {self.product}"

@@ -13,6 +13,8 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from gui.panels.scales import decade_text
+
 
 def nice_ceil(x: float, mantissas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)) -> float:
     if x <= 0 or not math.isfinite(x):
@@ -89,10 +91,6 @@ class StableRange:
             self.vb.setYRange(lo, hi, padding=0.02)
 
 
-def _decade_text(k: int) -> str:
-    return f"{10.0**k:g}" if -3 <= k <= 4 else f"1e{k}"
-
-
 def _mantissa_text(m: int, k: int) -> str:
     return f"{m * 10.0**k:g}" if -3 <= k <= 3 else f"{m}e{k}"
 
@@ -103,7 +101,7 @@ def decade_ticks(axis: pg.AxisItem, lo: float, hi: float) -> None:
     k0, k1 = math.floor(lo), math.ceil(hi)
     every = max(1, math.ceil((k1 - k0) / 5))  # at most ~6 labels
     major = [
-        (float(k), _decade_text(k) if k % every == 0 else "")
+        (float(k), decade_text(k) if k % every == 0 else "")
         for k in range(k0, k1 + 1)
         if lo - 1e-9 <= k <= hi + 1e-9
     ]

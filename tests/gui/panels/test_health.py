@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from engine import TrainConfig
 from engine.record import GATE_NAMES
 from gui.panels.base import title_text
-from gui.panels.health import decade_text, log_product
+from gui.panels.health import log10_text, log_product
 from gui.panels.ranges import AutoLogRange
 
 T = 30_000
@@ -73,7 +73,7 @@ def test_every_layer_and_part_of_a_seq2seq_model_is_selectable(window, qtbot):
         lstm = p.cell_type == "lstm"
         assert ("cₜ" in title_text(health.jac_plot)) == lstm
         want = float(np.prod(p.jacobian_norm[layer][1:].astype(np.float64)))  # the reference product
-        assert health.product == decade_text(np.log10(want))
+        assert health.product == log10_text(np.log10(want))
         n = p.jacobian_norm.shape[1] - 1
         assert f"∏ gain (t = 1…{n}) = {health.product}" in health.info.text()
         assert f"{part} layer {layer}" in health.info.text()
@@ -83,9 +83,9 @@ def test_the_product_of_gains_is_written_even_beyond_float_range():
     gains = np.full(501, 0.5, np.float32)  # 0.5^500 = 3.05e-151: a float32 product would be 0
     lp = log_product(gains[1:])
     assert lp is not None and abs(lp - 500 * np.log10(0.5)) < 1e-9
-    assert decade_text(lp) == "3.05e-151"
-    assert decade_text(np.log10(2.5e40)) == "2.50e+40"
-    assert decade_text(np.log10(0.25)) == "0.25"
+    assert log10_text(lp) == "3.05e-151"
+    assert log10_text(np.log10(2.5e40)) == "2.50e+40"
+    assert log10_text(np.log10(0.25)) == "0.25"
     assert log_product(np.array([np.nan, 0.0])) is None
 
 
