@@ -405,9 +405,11 @@ class HealthPanel(Panel):
         for i, c in enumerate(self.sv_curves):
             if i < len(rows):
                 values, colour = rows[i]
-                c.setPen(pg.mkPen(colour, width=2))
+                if getattr(c, "_colour", None) != colour:  # a new pen re-lays out the curve: only on change
+                    c._colour = colour
+                    c.setPen(pg.mkPen(colour, width=2))
                 c.setData(np.arange(values.shape[0]), values)
-            else:
+            elif c.xData is not None and len(c.xData):
                 c.setData([], [])
         self.sigma = ""
         if not rows:

@@ -69,13 +69,15 @@ def signed_decades(values: np.ndarray, current: Levels | None = None) -> Levels 
 
 
 def signed_log(values: np.ndarray, floor: float) -> np.ndarray:
-    """sign(x) * max(0, log10|x| - floor) as float32; NaN stays NaN, +-inf goes to +-inf."""
-    x = np.asarray(values, dtype=np.float64)
+    """sign(x) * max(0, log10|x| - floor) as float32; NaN stays NaN, +-inf goes to +-inf.
+    (float32 arithmetic: a colour position needs no more, and it is twice as fast.)"""
+    x = np.asarray(values, dtype=np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.log10(np.abs(x)) - floor
-    out = np.sign(x) * np.maximum(mag, 0.0)
-    out[np.isnan(x)] = np.nan
-    return out.astype(np.float32)
+        mag = np.log10(np.abs(x))
+    mag -= np.float32(floor)
+    np.maximum(mag, 0.0, out=mag)  # NaN stays NaN
+    mag *= np.sign(x)
+    return mag
 
 
 def decade_text(k: float) -> str:
