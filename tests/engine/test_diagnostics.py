@@ -14,11 +14,10 @@ from torch import Tensor
 
 from engine.cells import Capture
 from engine.diagnostics import (
-    block_singular_values,
     jacobian_norms,
     locate_nonfinite,
     masked_batch_mean_norm,
-    singular_values,
+    whh_singular_values,
 )
 from engine.layers import RecurrentStack
 
@@ -174,6 +173,20 @@ def test_jacobian_norms_float32_and_deterministic(cell: str) -> None:
     assert got.dtype == torch.float32
     np.testing.assert_allclose(got.double().numpy(), want.numpy(), rtol=1e-3)
     assert torch.equal(got, jacobian_norms(cell, caps32[0], 1, w32))
+
+
+def singular_values(w: Tensor) -> Tensor:
+    """The stacked W_hh's singular values as frames.py records them (G = rows / columns)."""
+    return whh_singular_values(w, w.shape[0] // w.shape[1])[0]
+
+
+def block_singular_values(w: Tensor, blocks: int) -> Tensor:
+    """Each gate block's singular values as frames.py records them."""
+    return whh_singular_values(w, blocks)[1]
+
+
+def svd64(w: Tensor) -> np.ndarray:
+    return np.linalg.svd(w.detach().double().numpy(), compute_uv=False)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -452,18 +465,15 @@ def test_the_product_of_the_gains_bounds_the_measured_gradient_decay(cell: str, 
 @pytest.mark.parametrize("cell", CELLS)
 def test_one_eigensolve_gives_the_svds_singular_values(cell: str) -> None:
     """frames.py takes both kinds of singular values from one batched float64 eigensolve of the
-    Gram matrices: the same values as the SVDs, small ones included."""
-    from engine.diagnostics import whh_singular_values
-
+    Gram matrices: the same values as numpy's SVDs, small ones included."""
     blocks = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
     stack = make_stack(cell, 1, 11, 1.4)
     w = stack.params(0)[1].detach().clone()
     w[:, 0] *= 1e-3  # a small singular value too
     stacked, per_gate = whh_singular_values(w, blocks)
-    np.testing.assert_allclose(stacked.numpy(), singular_values(w).double().numpy(), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(
-        per_gate.numpy(), block_singular_values(w, blocks).numpy(), rtol=1e-5, atol=1e-7
-    )
+    np.testing.assert_allclose(stacked.numpy(), svd64(w), rtol=1e-5, atol=1e-7)
+    want = np.stack([svd64(w[k * H : (k + 1) * H]) for k in range(blocks)])
+    np.testing.assert_allclose(per_gate.numpy(), want, rtol=1e-5, atol=1e-7)
     assert per_gate.shape == (blocks, H) and stacked.dtype == w.dtype
     w[1, 1] = float("inf")
     stacked, per_gate = whh_singular_values(w, blocks)
