@@ -126,18 +126,16 @@ def check_vanishing(demo: Demo, records: RecordsByRun, trainers: TrainersByRun |
     return ok, msg
 
 
-def norm_growth(records: Sequence[StepRecord]) -> float:
-    """Median factor by which the gradient norm grows from one step to the next, over the steps
-    before the first non-finite one (NaN with fewer than three)."""
-    norms = []
-    for r in records:
-        if is_nonfinite(r) or not (math.isfinite(r.grad_norm) and r.grad_norm > 0):
-            break
-        norms.append(r.grad_norm)
-    if len(norms) < 3:
-        return math.nan
-    a = np.asarray(norms, dtype=np.float64)
-    return float(np.median(a[1:] / a[:-1]))
+def norm_growth(norms: Sequence[float]) -> tuple[float, int]:
+    """Median factor by which a gradient norm grows from one step to the next, over the leading
+    run of finite, positive norms, and that run's length (NaN when it is shorter than three)."""
+    n = 0
+    while n < len(norms) and math.isfinite(norms[n]) and norms[n] > 0:
+        n += 1
+    if n < 3:
+        return math.nan, n
+    a = np.asarray(norms[:n], dtype=np.float64)
+    return float(np.median(a[1:] / a[:-1])), n
 
 
 def check_exploding(demo: Demo, records: RecordsByRun, trainers: TrainersByRun | None) -> tuple[bool, str]:
@@ -157,7 +155,7 @@ def check_exploding(demo: Demo, records: RecordsByRun, trainers: TrainersByRun |
     if blown is None:
         return False, f"no explosion in {len(free)} unclipped steps (largest gradient norm {peak:.3g})"
     g0 = free[0].grad_norm
-    growth = norm_growth(free)
+    growth, _ = norm_growth([r.grad_norm for r in itertools.takewhile(lambda r: not is_nonfinite(r), free)])
     first_bad = next((r for r in free if is_nonfinite(r)), None)
     located = first_bad is not None and first_bad.nonfinite is not None
     lost = first_bad is not None and all(not math.isfinite(r.loss) for r in free if r.step >= first_bad.step)

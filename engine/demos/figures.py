@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.config import TrainConfig
-from engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio
+from engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio, norm_growth
 from engine.record import StepRecord
 
 Line = tuple[str, str]  # (English, Korean)
@@ -128,16 +128,14 @@ def _exploding(facts: RunFacts) -> list[Line]:
     if math.isfinite(g0):
         lines.append((f"‖g‖ at step 0: {_g(g0)}", f"0번째 스텝의 ‖g‖: {_g(g0)}"))
     norms = facts.series.get("grad_norm")
-    if norms is not None and len(norms) >= 3:
-        n = min([len(norms), *facts.nonfinite_steps])  # the steps before the first NaN/Inf
-        good = norms[:n]
-        good = good[: int(np.argmin(np.isfinite(good) & (good > 0)))] if not np.all(good > 0) else good
-        if good.size >= 3:
-            growth = float(np.median(good[1:] / good[:-1]))
+    if norms is not None:
+        before = min([len(norms), *facts.nonfinite_steps])  # the steps before the first NaN/Inf
+        growth, n = norm_growth(norms[:before].tolist())
+        if math.isfinite(growth):
             lines.append(
                 (
-                    f"median growth of ‖g‖ per step over steps 0…{good.size - 1}: ×{growth:.3g}",
-                    f"0…{good.size - 1} 스텝에서 ‖g‖의 스텝당 증가율 중앙값: ×{growth:.3g}",
+                    f"median growth of ‖g‖ per step over steps 0…{n - 1}: ×{growth:.3g}",
+                    f"0…{n - 1} 스텝에서 ‖g‖의 스텝당 증가율 중앙값: ×{growth:.3g}",
                 )
             )
     if facts.nonfinite_steps:

@@ -176,9 +176,9 @@ class HealthPanel(Panel):
             p.vb.setMouseEnabled(x=False, y=False)  # clicks seek; ranges are managed below
             p.hideButtons()
         self.x_range = StepAxisRange(self.loss_plot.vb)
-        self.y_ranges: dict[str, StableRange | AutoLogRange] = {
-            "loss": AutoLogRange(self.loss_plot),
-            "metric": AutoLogRange(self.metric_plot),
+        self.loss_axis = AutoLogRange(self.loss_plot)
+        self.metric_axis = AutoLogRange(self.metric_plot)
+        self.y_ranges = {
             "norm": StableRange(self.norm_plot.vb, "y", log=True, axis_item=self.norm_plot.getAxis("left")),
             "lr": StableRange(self.lr_plot.vb, "y", from_zero=True),
             "sv_x": StableRange(self.sv_plot.vb, "x", from_zero=True),
@@ -195,10 +195,9 @@ class HealthPanel(Panel):
         self._edit_lines: list[tuple[pg.PlotItem, pg.InfiniteLine]] = []
         self._events_drawn: list[Any] = []
         self._revision = -1
-        self._metric_name = ""
         self._threshold_shown = True  # the threshold curve may hold data (drawn at least once)
         self._marks_drawn: tuple[tuple[int, int], ...] | None = None  # NaN/Inf step runs shown
-        self._log_titles = (False, False)  # loss, metric on a log axis (their titles say so)
+        self._titles_for: tuple[bool, bool, str] | None = None  # (loss log, metric log, metric name)
         self.product = ""  # the product of the shown gains, as written in the header
         self.sigma = ""  # the largest singular values, as written in the header
         self.view.scene().sigMouseClicked.connect(self._on_click)
@@ -225,10 +224,9 @@ class HealthPanel(Panel):
             self.sv_plot.removeItem(c)
         self.sv_curves = []
         self.x_range.reset()
-        for r in self.y_ranges.values():
+        for r in (*self.y_ranges.values(), self.loss_axis, self.metric_axis):
             r.reset()
-        self._log_titles = (False, False)
-        set_title(self.loss_plot, "loss")
+        self._titles_for = None
         cfg = self.controller.config
         if cfg is not None:
             parts = ["encoder", "decoder"] if cfg.is_seq2seq else ["rnn"]
@@ -242,10 +240,6 @@ class HealthPanel(Panel):
         x = h.steps
         self.loss.setData(x, _pos(h.series("loss")))
         self.metric.setData(x, h.series("metric"))
-        if h.metric_name != self._metric_name:
-            self._metric_name = h.metric_name
-            self._log_titles = (self._log_titles[0], not self._log_titles[1])  # retitled below
-            self.metric_plot.setToolTip(h.metric_name or "metric")
         self.norm.setData(x, _pos(h.series("grad_norm")))
         self.norm_clipped.setData(x, _pos(h.series("grad_norm_clipped")))
         threshold = _pos(h.series("clip_threshold"))
@@ -255,26 +249,26 @@ class HealthPanel(Panel):
             self._threshold_shown = shown
         self.lr.setData(x, _pos(h.series("lr")))
         self.x_range.update_steps(len(h))
-        self.y_ranges["loss"].update(h.series("loss"))
-        self.y_ranges["metric"].update(h.series("metric"))
+        self.loss_axis.update(h.series("loss"))
+        self.metric_axis.update(h.series("metric"))
         norms = [h.series("grad_norm"), h.series("grad_norm_clipped"), h.series("clip_threshold")]
         self.y_ranges["norm"].update(np.concatenate(norms))
         self.y_ranges["lr"].update(h.series("lr"))
-        self._retitle_log_axes()
+        self._retitle(h.metric_name)
         self._draw_nonfinite(sorted(h.nonfinite))
         if h.events != self._events_drawn:
             self._draw_events(h.events)
 
-    def _retitle_log_axes(self) -> None:
-        loss, metric = self.y_ranges["loss"], self.y_ranges["metric"]
-        assert isinstance(loss, AutoLogRange) and isinstance(metric, AutoLogRange)
-        logs = (loss.log, metric.log)
-        if logs == self._log_titles:
+    def _retitle(self, metric_name: str) -> None:
+        """The loss and metric titles name the metric and say when an axis turned log."""
+        key = (self.loss_axis.log, self.metric_axis.log, metric_name)
+        if key == self._titles_for:
             return
-        self._log_titles = logs
-        set_title(self.loss_plot, "loss (log axis)" if logs[0] else "loss")
-        name = self._metric_name or "metric"
-        set_title(self.metric_plot, f"{name} (log axis)" if logs[1] else name)
+        self._titles_for = key
+        set_title(self.loss_plot, "loss (log axis)" if key[0] else "loss")
+        name = metric_name or "metric"
+        set_title(self.metric_plot, f"{name} (log axis)" if key[1] else name)
+        self.metric_plot.setToolTip(name)
 
     def _draw_nonfinite(self, steps: list[int]) -> None:
         """A red band along the top of the loss plot over each run of steps with a NaN/Inf: it
