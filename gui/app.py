@@ -198,7 +198,6 @@ def take_screenshot(
     win.resize(*SCREENSHOT_SIZE)
     win.show()
     code = 0
-    extra: list[str] = []
     try:
         if from_session:
             ok = _wait(
@@ -242,9 +241,8 @@ def take_screenshot(
         else:
             shown = "no step" if c.shown_step is None else f"step {c.shown_step}"
             print(f"wrote {out} ({_progress(c)}; {shown} shown)")
-        if ok and len(c.demo_runs()) > 1 and c.path is not None:
-            extra.append(_compare_shot(app, win, out, timeout))
-            code = code or int(not extra[-1])
+        if ok and len(c.demo_runs()) > 1 and c.path is not None and not _compare_shot(app, win, out, timeout):
+            code = 1
     finally:
         win.close()
     return code
@@ -283,15 +281,14 @@ def _compare_shot(app: Any, win: Any, out: Path, timeout: float) -> str:
     """Save the compare window of the demo's first and last runs beside ``out``; its path, or
     "" when it could not be made."""
     from gui.compare import CompareSource
+    from gui.compare.window import PANELS
     from gui.main_window import DEMO_PANELS
 
     c = win.controller
     runs = list(c.demo_runs().items())
     (la, ba), (lb, bb) = runs[0], runs[-1]
     layout = c.demo.layout if c.demo is not None else ("gradient_flow",)
-    panel = next(
-        (DEMO_PANELS.get(p, p) for p in layout if DEMO_PANELS.get(p, p) in COMPARE_PANELS), "gradient_flow"
-    )
+    panel = next((DEMO_PANELS.get(p, p) for p in layout if DEMO_PANELS.get(p, p) in PANELS), "gradient_flow")
     cw = win.open_compare(CompareSource(c.path, ba, la), CompareSource(c.path, bb, lb), panel=panel)
     cw.resize(*SCREENSHOT_SIZE)
     try:
@@ -311,6 +308,3 @@ def _compare_shot(app: Any, win: Any, out: Path, timeout: float) -> str:
         return str(target)
     finally:
         cw.close()
-
-
-COMPARE_PANELS = ("gradient_flow", "gates", "states", "health", "sample")

@@ -217,7 +217,7 @@ class ExplanationPanel(QWidget):
                 self.figures.hide()
             return
         rec, h = c.record, c.history
-        key = (demo.name, self.lang, c.branch_id, id(rec), len(h))
+        key = (demo.name, self.lang, c.branch_id, id(rec), h.revision)  # a reload keeps the length
         if key == self._figures_for:
             return
         self._figures_for = key

@@ -3,7 +3,8 @@
 Top: a heatmap of ||dL/dh_t|| (batch mean) on a log colour scale, training step on x and
 timestep t on y; a horizontal band fading towards t = 0 is a vanishing gradient, a bright band
 an exploding one. Its colour levels follow the data in whole decades (45 of them for a GRU
-on copy at T = 500), and the user can drag the bar (double-click: follow the data again). Bottom: the shown step's ||dL/dh_t|| against t on a log axis, with
+on copy at T = 500), and the user can drag the bar (double-click: follow the data again).
+Bottom: the shown step's ||dL/dh_t|| against t on a log axis, with
 ||dL/dc_t|| beside it for LSTM (the cell-state "gradient highway").
 Clicking the heatmap seeks to that step and moves the timestep cursor.
 """

@@ -127,6 +127,7 @@ class RunsPanel(QWidget):
         self._curves: dict[int, tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}
         self._drawn_curves: dict[int, tuple[Any, ...]] = {}  # branch -> what its curves show
         self._log = False
+        self._ticks_for: tuple[int, int] | None = None  # the decades the log axis is labelled for
         self._title = ""
 
         lay = QVBoxLayout(self)
@@ -383,7 +384,7 @@ class RunsPanel(QWidget):
         a = a[np.isfinite(a) & (a > 0)]
         if a.size:
             span = (math.floor(math.log10(float(a.min()))), math.ceil(math.log10(float(a.max()))))
-            if span != getattr(self, "_ticks_for", None):  # new ticks re-lay out the axis text
+            if span != self._ticks_for:  # new ticks re-lay out the axis text
                 self._ticks_for = span
                 decade_ticks(self.plot.getAxis("left"), float(span[0]), float(span[1]))
 
