@@ -273,17 +273,20 @@ class HealthPanel(Panel):
     def _draw_nonfinite(self, steps: list[int]) -> None:
         """A red band along the top of the loss plot over each run of steps with a NaN/Inf: it
         marks where without covering the curve (a marker per step covered a whole plot once a run
-        went NaN for good). More than MAX_BANDS runs are merged into their neighbours."""
+        went NaN for good). More than MAX_BANDS runs are joined across their narrowest gaps (one
+        pass: a run that alternates finite and NaN steps for thousands of steps stays cheap)."""
         runs: list[tuple[int, int]] = []
         for k in steps:
             if runs and k <= runs[-1][1] + 1:
                 runs[-1] = (runs[-1][0], k)
             else:
                 runs.append((k, k))
-        while len(runs) > self.MAX_BANDS:  # join the two runs with the smallest gap
-            gaps = [b[0] - a[1] for a, b in itertools.pairwise(runs)]
-            i = int(np.argmin(gaps))
-            runs[i : i + 2] = [(runs[i][0], runs[i + 1][1])]
+        if len(runs) > self.MAX_BANDS:  # keep the widest gaps apart, join across the others
+            gaps = np.array([b[0] - a[1] for a, b in itertools.pairwise(runs)])
+            cuts = np.sort(np.argsort(-gaps, kind="stable")[: self.MAX_BANDS - 1])
+            starts = [0, *(int(i) + 1 for i in cuts)]
+            ends = [*(int(i) for i in cuts), len(runs) - 1]
+            runs = [(runs[a][0], runs[b][1]) for a, b in zip(starts, ends, strict=True)]
         key = tuple(runs)
         if key != self._marks_drawn:  # most steps: nothing new to draw
             self._marks_drawn = key

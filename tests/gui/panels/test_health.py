@@ -121,5 +121,8 @@ def test_nonfinite_steps_are_bands_along_the_top(window, qtbot):
     bands = [b for b in health.nan_bands if b.isVisible()]
     assert len(bands) == health.MAX_BANDS
     assert bands[0].getRegion()[0] == -0.5 and bands[-1].getRegion()[1] == 398.5
+    health._draw_nonfinite([*range(0, 40_000, 2), 50_000])  # 20,001 runs: the widest gap stays one
+    bands = [b for b in health.nan_bands if b.isVisible()]
+    assert len(bands) == health.MAX_BANDS and bands[-1].getRegion() == (49_999.5, 50_000.5)
     health._draw_nonfinite([])
     assert not any(b.isVisible() for b in health.nan_bands)
