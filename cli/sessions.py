@@ -28,7 +28,7 @@ def run_export(args: argparse.Namespace) -> int:
     from sessions.cli import export_step
 
     path = Path(args.path)
-    out = Path(args.output) if args.output else path.with_name(f"{path.stem}.step{args.step}.{args.format}")
+    out = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}.{args.format}"
     try:
         written = export_step(path, args.step, args.format, out, branch=args.branch)
     except (SessionError, ValueError) as exc:

@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.record import FRAME_ARRAYS as RECORD_FRAME_ARRAYS
 from engine.record import StepRecord
 
 __all__ = [
@@ -121,21 +122,7 @@ SUMMARY_ARRAYS: dict[str, str] = {
     "h_grad_norm": "(layers, T) batch mean of ||dL/dh_t||",
     "c_grad_norm": "(layers, T) batch mean of ||dL/dc_t|| (LSTM only)",
 }
-FRAME_ARRAYS: dict[str, tuple[int, str]] = {
-    "jacobian_norm": (
-        2,
-        "(layers, T) recurrence gain of the probe sample: ||dh_t/dh_{t-1}||, LSTM ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||",
-    ),
-    "whh_singular_values": (2, "(layers, H) singular values of the stacked (G*H, H) W_hh, descending"),
-    "whh_block_singular_values": (
-        3,
-        "(layers, G, H) singular values of each gate's block of W_hh (LSTM i f g o, GRU r z n), descending",
-    ),
-    "hidden": (3, "(layers, T, H) h_t of the probe sample"),
-    "cell": (3, "(layers, T, H) c_t of the probe sample (LSTM)"),
-    "h_grad": (3, "(layers, T, H) dL/dh_t of the probe sample"),
-    "c_grad": (3, "(layers, T, H) dL/dc_t of the probe sample (LSTM)"),
-}
+FRAME_ARRAYS: dict[str, tuple[int, str]] = dict(RECORD_FRAME_ARRAYS)
 GATE_FIELDS = {f"gate_{g}": g for g in ("i", "f", "g", "o", "r", "z", "n")}
 for _name, _gate in GATE_FIELDS.items():
     FRAME_ARRAYS[_name] = (3, f"(layers, T, H) gate {_gate} of the probe sample")

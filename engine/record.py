@@ -32,6 +32,27 @@ GATE_NAMES = {"rnn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 # Sigmoid gates live in [0, 1]; tanh ones in [-1, 1] (used for colour scales).
 SIGMOID_GATES = frozenset({"i", "f", "o", "r", "z"})
 
+# The arrays of a PartRecord's frame: name -> (ndim, what it holds). One list for the session
+# codec, the exports and the breakpoint language (gates are stored per name beside these).
+FRAME_ARRAYS: dict[str, tuple[int, str]] = {
+    "whh_singular_values": (2, "(layers, H) singular values of the stacked (G*H, H) W_hh, descending"),
+    "whh_block_singular_values": (
+        3,
+        "(layers, G, H) singular values of each gate's block of W_hh (LSTM i f g o, GRU r z n), descending",
+    ),
+    "hidden": (3, "(layers, T, H) h_t of the probe sample"),
+    "cell": (3, "(layers, T, H) c_t of the probe sample (LSTM)"),
+    "h_grad": (3, "(layers, T, H) dL/dh_t of the probe sample"),
+    "c_grad": (3, "(layers, T, H) dL/dc_t of the probe sample (LSTM)"),
+    "jacobian_norm": (
+        2,
+        "(layers, T) recurrence gain of the probe sample: ||dh_t/dh_{t-1}||, LSTM ||d(h_t,c_t)/d(h_{t-1},c_{t-1})||",
+    ),
+}
+FRAME_FIELDS = tuple(FRAME_ARRAYS)
+# The fields of a ProbeSample, in the order they are stored.
+PROBE_FIELDS = ("input", "target", "prediction", "mask", "free_running", "embedded")
+
 
 @dataclass
 class NonFinite:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.demos import DEMOS, Demo
-from gui import export, gc_guard, settings
+from gui import gc_guard, settings, snapshot
 from gui.breakpoints_panel import BreakpointsPanel
 from gui.compare import CompareSource, CompareWindow
 from gui.compare.dialog import CompareDialog
@@ -39,6 +39,7 @@ from gui.properties import PropertiesDialog
 from gui.status import StatusBar
 from gui.teaching_export import TeachingExport
 from gui.transport import TransportBar
+from sessions.export import write_record
 
 REDRAW_MS = 33
 # engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)
@@ -380,7 +381,7 @@ class MainWindow(QMainWindow):
             self.controller.save_as(path)
 
     def export_png(self, widget: QWidget, path: str | Path, size: tuple[int, int] | None = None) -> bool:
-        ok = export.save_png(widget, path, size)
+        ok = snapshot.save_png(widget, path, size)
         if ok:
             self.status.showMessage(f"wrote {path}", 5000)
         else:
@@ -411,7 +412,6 @@ class MainWindow(QMainWindow):
         if rec is None:
             self.show_error("no step to export yet")
             return
-        writer = export.write_npz if fmt == "npz" else export.write_csv
         target = Path(path)
 
         def done(_: Any, exc: BaseException | None) -> None:
@@ -423,7 +423,7 @@ class MainWindow(QMainWindow):
                 on_done(target)
 
         self.controller.background(
-            lambda: writer(rec, target), done, busy=f"exporting step {rec.step} as {fmt.upper()}"
+            lambda: write_record(rec, target, fmt), done, busy=f"exporting step {rec.step} as {fmt.upper()}"
         )
 
     def compare_dialog(self) -> None:

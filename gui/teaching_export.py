@@ -18,9 +18,9 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog, QWidget
 
-from gui import export
 from gui.export_dialogs import AnimationDialog, SizeDialog
 from gui.step_through import StepThrough, StepThroughOptions
+from sessions.export import write_gradient_flow
 from sessions.session import Session
 
 
@@ -169,7 +169,6 @@ class TeachingExport(QObject):
             self.window.show_error("no steps to export yet")
             return
         source, branch, target = Path(c.path), c.branch_id, Path(path)
-        writer = export.write_gradient_flow_npz if fmt == "npz" else export.write_gradient_flow_csv
         live = c.worker.live
 
         def work() -> None:
@@ -177,7 +176,7 @@ class TeachingExport(QObject):
                 with contextlib.suppress(Exception):  # a recording error: export what the file has
                     live.flush()  # the newest steps are in the file
             with Session.open(source) as s:
-                writer(s.summaries(branch=branch), target)
+                write_gradient_flow(s.summaries(branch=branch), target, fmt)
 
         def done(_: Any, exc: BaseException | None) -> None:
             if exc is not None:

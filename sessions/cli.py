@@ -4,44 +4,23 @@
 branches (with their steps and edits), counts of stored frames and checkpoints.
 
 ``export_step(path, step, fmt, out_path)`` writes every array of one step's record
-(regenerating the frame if it was not stored):
-
-- ``npz``: one array per key. Scalars: ``step``, ``loss``, ``metric``, ``grad_norm``,
-  ``grad_norm_clipped``, ``lr``, ``clip_threshold`` (NaN when off), ``probe_index``.
-  Per part (``rnn``, or ``encoder``/``decoder``): ``<part>/h_grad_norm`` (L, T),
-  ``<part>/c_grad_norm``, ``<part>/whh_singular_values`` (L, k) of the stacked W_hh and, for
-  LSTM/GRU, ``<part>/whh_singular_values_<gate>`` (L, k) of each gate's block, ``<part>/gates/<g>``
-  (L, T, H), ``<part>/hidden``, ``<part>/cell``, ``<part>/h_grad``, ``<part>/c_grad``
-  (L, T, H), ``<part>/jacobian_norm`` (L, T). Probe sample: ``probe/input``,
-  ``probe/target``, ``probe/prediction``, ``probe/mask`` ... Load with ``np.load(path)``
-  (no pickle needed).
-- ``csv``: one long table with the header ``step,part,array,layer,t,unit,value``: one
-  row per array element, blank where an axis does not apply. Scalars have part and all
-  indices blank; ``whh_singular_values[_<gate>]`` puts the singular value's rank in ``unit``;
-  probe arrays have part ``probe``, their first axis in ``t`` and a second axis (features)
-  in ``unit``.
+(regenerating the frame if it was not stored) through :mod:`sessions.export`, which documents
+the NPZ keys and the CSV layout (the window's File > Export writes the same files).
 
 Both raise SessionError for a bad session file and write nothing in that case.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from engine.record import GATE_NAMES, StepRecord
 from sessions.errors import SessionError
-from sessions.record_codec import FRAME_FIELDS, PROBE_FIELDS
+from sessions.export import FORMATS, write_record
 from sessions.session import Session
-
-FORMATS = ("npz", "csv")
 
 
 def _mb(n: int) -> str:
@@ -64,6 +43,7 @@ def info(path: str | os.PathLike[str]) -> str:
         settings = json.loads(meta.get("settings", "{}"))
         if settings:
             lines.append("recording " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+        lines.append(f"kernels   {s.kernels} (the CPU recurrence loops the file was recorded with)")
         branches = s.branches()
         root = branches[0]
         lines.append("config")
@@ -123,63 +103,6 @@ def numerics_report(s: Session, by_id: dict[int, Any]) -> list[str]:
     return lines
 
 
-def record_arrays(rec: StepRecord) -> dict[str, np.ndarray]:
-    """Every array of a record under the keys documented above."""
-    out: dict[str, np.ndarray] = {
-        "step": np.asarray(rec.step, np.int64),
-        "loss": np.asarray(rec.loss, np.float64),
-        "metric": np.asarray(rec.metric, np.float64),
-        "grad_norm": np.asarray(rec.grad_norm, np.float64),
-        "grad_norm_clipped": np.asarray(rec.grad_norm_clipped, np.float64),
-        "lr": np.asarray(rec.lr, np.float64),
-        "clip_threshold": np.asarray(
-            np.nan if rec.clip_threshold is None else rec.clip_threshold, np.float64
-        ),
-        "probe_index": np.asarray(rec.probe_index, np.int64),
-    }
-    for name, p in rec.parts.items():
-        out[f"{name}/h_grad_norm"] = p.h_grad_norm
-        if p.c_grad_norm is not None:
-            out[f"{name}/c_grad_norm"] = p.c_grad_norm
-        for g, arr in (p.gates or {}).items():
-            out[f"{name}/gates/{g}"] = arr
-        for f in FRAME_FIELDS:
-            arr = getattr(p, f)
-            if arr is not None and f != "whh_block_singular_values":
-                out[f"{name}/{f}"] = arr
-        blocks = p.whh_block_singular_values
-        if blocks is not None and GATE_NAMES[p.cell_type]:  # a tanh RNN's one block is W_hh itself
-            for k, g in enumerate(GATE_NAMES[p.cell_type]):
-                out[f"{name}/whh_singular_values_{g}"] = np.ascontiguousarray(blocks[:, k])
-    if rec.probe is not None:
-        for f in PROBE_FIELDS:
-            arr = getattr(rec.probe, f)
-            if arr is not None:
-                out[f"probe/{f}"] = arr
-    return out
-
-
-def _csv_rows(step: int, key: str, arr: np.ndarray) -> Any:
-    part, _, name = key.rpartition("/") if "/" in key else ("", "", key)
-    if part.endswith("/gates"):
-        part, name = part[: -len("/gates")], f"gates/{name}"
-    a = np.asarray(arr)
-    if a.ndim == 0:
-        yield (step, part, name, "", "", "", a.item())
-        return
-    for idx in np.ndindex(a.shape):
-        val = a[idx].item()
-        if part == "probe":
-            t, unit = idx[0], (idx[1] if len(idx) > 1 else "")
-            yield (step, part, name, "", t, unit, val)
-        elif name.startswith("whh_singular_values"):
-            yield (step, part, name, idx[0], "", idx[1], val)
-        elif len(idx) == 2:
-            yield (step, part, name, idx[0], idx[1], "", val)
-        else:
-            yield (step, part, name, idx[0], idx[1], idx[2] if len(idx) > 2 else "", val)
-
-
 def export_step(
     path: str | os.PathLike[str],
     step: int,
@@ -196,22 +119,5 @@ def export_step(
         n = len(s)
         if not 0 <= step < n:
             raise SessionError(s.path, f"has no step {step} on branch {s.branch.name!r} (steps 0..{n - 1})")
-        arrays = record_arrays(s.record(step))
-    tmp = out.with_name(out.name + ".part")
-    try:
-        if fmt == "npz":
-            with tmp.open("wb") as fh:
-                np.savez(fh, **arrays)  # type: ignore[arg-type]
-        else:
-            buf = io.StringIO()
-            writer = csv.writer(buf, lineterminator="\n")
-            writer.writerow(("step", "part", "array", "layer", "t", "unit", "value"))
-            for key, arr in arrays.items():
-                if key != "step":
-                    writer.writerows(_csv_rows(step, key, arr))
-            tmp.write_text(buf.getvalue())
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SessionError(out, f"cannot write the export: {exc.strerror or exc}") from None
-    return out
+        rec = s.record(step)
+    return write_record(rec, out, fmt)

@@ -22,14 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
+from engine.record import FRAME_FIELDS, PROBE_FIELDS, NonFinite, PartRecord, ProbeSample, StepRecord
 from sessions import blobs
 from sessions.errors import BlobError
 
-FRAME_FIELDS = (
-    "whh_singular_values", "whh_block_singular_values", "hidden", "cell", "h_grad", "c_grad", "jacobian_norm",
-)  # fmt: skip
-PROBE_FIELDS = ("input", "target", "prediction", "mask", "free_running", "embedded")
 SUMMARY_COLUMNS = (
     "step", "loss", "metric", "grad_norm", "grad_norm_clipped", "lr", "clip_threshold", "step_time",
     "probe_index", "metric_name", "nonfinite", "extras", "parts", "arrays",

@@ -88,9 +88,9 @@ def test_gradient_flow_matrix_round_trips(window, qtbot, tmp_path):
     assert h.shape == (7, 1, 10)
     with np.load(tmp_path / "g.npz") as z:
         np.testing.assert_array_equal(z["step"], np.arange(7))
-        assert z["rnn__h_grad_norm"].shape == (7, 10, 1)  # steps x timesteps x layers
-        np.testing.assert_array_equal(z["rnn__h_grad_norm"], h.transpose(0, 2, 1))
-        np.testing.assert_array_equal(z["rnn__c_grad_norm"], cg.transpose(0, 2, 1))
+        assert z["rnn/h_grad_norm"].shape == (7, 10, 1)  # steps x timesteps x layers
+        np.testing.assert_array_equal(z["rnn/h_grad_norm"], h.transpose(0, 2, 1))
+        np.testing.assert_array_equal(z["rnn/c_grad_norm"], cg.transpose(0, 2, 1))
     with open(tmp_path / "g.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 7 * 10

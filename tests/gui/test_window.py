@@ -204,9 +204,9 @@ def test_export_step_and_pngs(window, qtbot, tmp_path):
     window.export_data("csv", tmp_path / "s.csv", on_done=written.append)
     qtbot.waitUntil(lambda: len(written) == 2, timeout=T)
     data = np.load(tmp_path / "s.npz")
-    assert data["rnn__gates__f"].shape == (1, 10, 8) and float(data["step"]) == 1
+    assert data["rnn/gates/f"].shape == (1, 10, 8) and float(data["step"]) == 1
     header = (tmp_path / "s.csv").read_text().splitlines()[0]
-    assert header == "array,layer,t,unit,value"
+    assert header == "step,part,array,layer,t,unit,value"
     assert window.export_png(window.panels["gates"], tmp_path / "gates.png")
     assert window.export_png(window, tmp_path / "window.png")
     assert (tmp_path / "window.png").stat().st_size > 10_000

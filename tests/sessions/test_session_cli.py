@@ -10,7 +10,8 @@ import pytest
 
 from engine.record import StepRecord
 from sessions import Session, SessionError
-from sessions.cli import export_step, info, record_arrays
+from sessions.cli import export_step, info
+from sessions.export import record_arrays
 
 SAMPLE = Path(__file__).parent / "data" / "session_v1.rnnscope"
 
@@ -25,6 +26,7 @@ def test_info_reports_config_steps_branches_and_size() -> None:
     assert " *  1 alt              steps 0..6 (7)  from main at step 3" in text
     assert "edit at step 6: lr 0.001 -> 0.002" in text
     assert "last step 11: loss 2.27611, accuracy" in text
+    assert "kernels   torch (the CPU recurrence loops" in text  # written before the C++ loops
 
 
 def test_export_npz_holds_every_array_of_the_record(

@@ -35,7 +35,7 @@ import contextlib, hashlib, io, json, signal, sys, traceback, warnings
 import numpy as np
 from main import main
 from sessions import Session, SessionError
-from sessions.record_codec import FRAME_FIELDS
+from engine.record import FRAME_FIELDS
 warnings.simplefilter("ignore")
 import torch
 torch.set_num_threads(2)  # as the recording (threads are part of the numerics fingerprint)
