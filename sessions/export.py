@@ -141,7 +141,7 @@ def _atomic(path: str | os.PathLike[str], mode: str, write: Callable[[IO[Any]], 
     out = Path(path)
     tmp = out.with_name(out.name + ".part")
     try:
-        with open(tmp, mode, **({"newline": ""} if mode == "w" else {})) as fh:
+        with open(tmp, mode, newline="" if mode == "w" else None) as fh:
             write(fh)
         os.replace(tmp, out)
     except OSError as exc:
