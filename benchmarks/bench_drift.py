@@ -37,10 +37,10 @@ CHECKS = (10, 25, 50, 75, 100, 200, 300, 500, 1000)
 def config(kind: str, seed: int) -> TrainConfig:
     if kind == "demo":  # the lstm-copy demo's settings (engine/demos/catalog.py)
         return TrainConfig(
-            model="lstm", task="copy", hidden_size=64, seq_len=14, delay=4, batch_size=32, seed=seed,
+            cell="lstm", task="copy", hidden_size=64, seq_len=14, delay=4, batch_size=32, seed=seed,
             device="cpu", lr=1e-2, forget_bias=1.0, probe_every=0,
         )  # fmt: skip
-    return TrainConfig(model="lstm", task="copy", seed=seed, device="cpu", probe_every=0)
+    return TrainConfig(cell="lstm", task="copy", seed=seed, device="cpu", probe_every=0)
 
 
 @torch.no_grad()

@@ -41,7 +41,7 @@ class PlainLoop:
         torch.manual_seed(cfg.seed)
         self.task = make_task(cfg)
         self.cfg = cfg
-        cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cfg.model]
+        cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cfg.cell]
         self.embed = nn.Embedding(self.task.input_size, cfg.embed_size)
         self.rnn = cls(cfg.embed_size, cfg.hidden_size, cfg.layers, batch_first=True)
         self.read_out = nn.Linear(cfg.hidden_size, self.task.output_size)
@@ -69,7 +69,7 @@ def _time(fn) -> float:
 def measure(cell: str, shape: tuple[int, int, int], steps: int, warmup: int = 5) -> dict[str, float]:
     B, T, H = shape
     cfg = TrainConfig(
-        model=cell,
+        cell=cell,
         task="copy",
         hidden_size=H,
         seq_len=T,

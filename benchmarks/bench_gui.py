@@ -194,7 +194,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="copy",
         hidden_size=args.hidden,
         seq_len=args.seq_len,

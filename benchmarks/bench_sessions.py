@@ -35,7 +35,7 @@ import torch
 from engine import TrainConfig, Trainer
 from sessions import LiveSession, RecordSettings, Session, SessionError
 
-SHAPE = {"model": "lstm", "task": "copy", "hidden_size": 64, "seq_len": 50, "batch_size": 32}
+SHAPE = {"cell": "lstm", "task": "copy", "hidden_size": 64, "seq_len": 50, "batch_size": 32}
 
 
 def config(**over: object) -> TrainConfig:

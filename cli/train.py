@@ -36,8 +36,8 @@ def _describe_existing(path: Path) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from cli.options import config_from_args
     from engine import Trainer
-    from main import config_from_args
 
     if args.steps < 1:
         print("rnnscope: error: --steps must be at least 1", file=sys.stderr)
@@ -91,7 +91,7 @@ def run_train(args: argparse.Namespace) -> int:
             return 2
 
     print(
-        f"training {cfg.model} on {cfg.task} (H={cfg.hidden_size}, layers={cfg.layers}, T={cfg.seq_len}, "
+        f"training {cfg.cell} on {cfg.task} (H={cfg.hidden_size}, layers={cfg.layers}, T={cfg.seq_len}, "
         f"B={cfg.batch_size}) on {trainer.device}, {trainer.param_count():,} parameters",
         file=sys.stderr,
     )
@@ -104,9 +104,9 @@ def run_train(args: argparse.Namespace) -> int:
             rec = live.step() if live is not None else trainer.step()
             if rec.nonfinite is not None and first_nonfinite is None:
                 first_nonfinite = rec
+            # the figures of the step the bar counts (set before the update that may redraw it)
+            bar.set_postfix(loss=_fmt(rec.loss), **{rec.metric_name: _fmt(rec.metric)}, refresh=False)
             bar.update(1)
-            if rec.step % 10 == 0:
-                bar.set_postfix(loss=_fmt(rec.loss), **{rec.metric_name: _fmt(rec.metric)}, refresh=False)
     except KeyboardInterrupt:
         status = 130
         print("\ninterrupted: stopping (everything recorded so far is kept)", file=sys.stderr)

@@ -2,90 +2,201 @@
 
 A config is a frozen dataclass: a live edit produces a new config through
 ``with_changes`` (which validates), so a refused edit can never leave a half-changed
-config behind. Fields that may change between two optimizer steps without rebuilding
-the model are listed in ``LIVE_FIELDS``; the rest are structural (a new run).
+config behind.
+
+Every field declares its facts once, as a :class:`Knob` in the field's metadata: what it
+does (help), its title in the window, its range or choices, and whether it is *live* (takes
+effect from the next step without rebuilding the model) or structural (a new run). The
+validation below, ``LIVE_FIELDS``, the command line's options (``cli.options``) and the
+window's parameter tree (``gui.params``) are all generated from :data:`KNOBS`. Task facts
+(the names, which are Seq2Seq, which read tokens) come from the task registry
+(``engine.tasks.TASKS``), which never imports this module at run time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, cast
 
+from engine.tasks import TASKS, task_names
+
 CELLS = ("rnn", "lstm", "gru")
-TASKS = ("copy", "adding", "sine", "charlm", "reverse", "translate")
-SEQ2SEQ_TASKS = ("reverse", "translate")
 OPTIMIZERS = ("sgd", "adam")
 INITS = ("orthogonal", "normal", "default")
 DEVICES = ("auto", "cpu", "cuda")
 
-# Fields that take effect from the next step without rebuilding the model.
-LIVE_FIELDS = frozenset(
-    {
-        "lr",
-        "optimizer",
-        "momentum",
-        "clip",
-        "clip_threshold",
-        "teacher_forcing",
-        "dropout",
-        "variational_dropout",
-        "probe_index",
-        "probe_every",
-    }
-)
+# Keys of configs stored by rnnscope before the cell had one name (sessions written then).
+LEGACY_NAMES = {"model": "cell", "decoder_model": "decoder_cell"}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The facts of one TrainConfig field, declared once.
+
+    ``choices`` (a tuple, or a function giving one, for registries) or a number range
+    ``lo``..``hi`` (``lo_open``/``hi_open`` exclude the bound; ``hi_field`` makes the upper
+    bound another field's value minus one); ``optional``: None is allowed (and means
+    ``none_means``). ``step``/``log_step`` are the window's spin-box steps."""
+
+    help: str
+    title: str
+    group: str
+    live: bool = False
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    hi_field: str | None = None
+    optional: bool = False
+    none_means: str = ""
+    step: float | None = None
+    log_step: bool = False
+
+    def options(self) -> tuple[str, ...]:
+        c = self.choices
+        return () if c is None else (c() if callable(c) else c)
+
+    def interval(self) -> str:
+        """The accepted range as the messages write it: ``[1, 1024]``, ``(0, 10]``."""
+        hi = f"{self.hi_field}-1" if self.hi_field else _num(cast(float, self.hi))
+        return (
+            f"{'(' if self.lo_open else '['}{_num(cast(float, self.lo))}, {hi}{')' if self.hi_open else ']'}"
+        )
+
+
+def knob(default: Any, help: str, title: str, group: str, **facts: Any) -> Any:
+    """A dataclass field carrying its :class:`Knob`."""
+    return field(default=default, metadata={"knob": Knob(help, title, group, **facts)})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """One training run. Defaults: an LSTM on the copy task, small enough for a laptop."""
 
-    model: str = "lstm"  # recurrent cell: rnn (tanh) | lstm | gru
-    task: str = "copy"  # copy | adding | sine | charlm | reverse | translate
-    decoder_model: str | None = None  # Seq2Seq only: decoder cell (None = same as model)
-    hidden_size: int = 64  # 1..1024
-    layers: int = 1  # stacked recurrent layers, 1..4
-    embed_size: int = 32  # token tasks: embedding width (ignored when weights are tied)
-    seq_len: int = 30  # timesteps per sample (Seq2Seq: maximum source length)
-    delay: int = 10  # copy task: blank steps between the pattern and its recall
-    batch_size: int = 32  # 1..4096
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda
+    # model
+    cell: str = knob("lstm", "recurrent cell: tanh RNN, LSTM or GRU", "cell", "model", choices=CELLS)
+    task: str = knob(
+        "copy",
+        "what the model learns (copy, adding, sine, charlm; Seq2Seq: reverse, translate)",
+        "task",
+        "model",
+        choices=lambda: task_names(),
+    )
+    decoder_cell: str | None = knob(
+        None,
+        "Seq2Seq only: the decoder's cell",
+        "decoder cell",
+        "model",
+        choices=CELLS,
+        optional=True,
+        none_means="same as cell",
+    )
+    hidden_size: int = knob(64, "units per recurrent layer", "hidden size", "model", lo=1, hi=1024)
+    layers: int = knob(1, "stacked recurrent layers", "layers", "model", lo=1, hi=4)
+    embed_size: int = knob(
+        32,
+        "token tasks: embedding width (ignored when weights are tied)",
+        "embedding size",
+        "model",
+        lo=1,
+        hi=1024,
+    )
+    seq_len: int = knob(
+        30, "timesteps per sample (Seq2Seq: the longest source)", "sequence length", "data", lo=1, hi=10_000
+    )
+    delay: int = knob(
+        10, "copy task: blank steps between the pattern and its recall", "copy delay", "data", lo=0, hi=10_000
+    )
+    batch_size: int = knob(32, "samples per optimizer step", "batch size", "data", lo=1, hi=4096)
+    seed: int = knob(0, "seed of the weights, the data and dropout", "seed", "data", lo=0, hi=2**63 - 1)
+    device: str = knob(
+        "auto", "where to train (auto: CUDA when there is one)", "device", "data", choices=DEVICES
+    )
 
     # optimisation
-    optimizer: str = "adam"  # sgd | adam
-    lr: float = 1e-3  # (0, 10]
-    momentum: float = 0.0  # SGD momentum, [0, 1)
-    clip: bool = False  # clip gradients by global norm
-    clip_threshold: float = 1.0  # > 0
+    optimizer: str = knob("adam", "the optimizer", "optimizer", "optimisation", live=True, choices=OPTIMIZERS)
+    lr: float = knob(
+        1e-3, "learning rate (step size)", "learning rate", "optimisation", live=True, lo=0.0, hi=10.0,
+        lo_open=True, step=0.5, log_step=True,
+    )  # fmt: skip
+    momentum: float = knob(
+        0.0, "SGD momentum", "momentum", "optimisation", live=True, lo=0.0, hi=1.0, hi_open=True, step=0.05
+    )
+    clip: bool = knob(
+        False, "clip gradients by their global norm", "clip gradients", "optimisation", live=True
+    )
+    clip_threshold: float = knob(
+        1.0, "the global gradient norm clipping caps", "clip threshold", "optimisation", live=True,
+        lo=0.0, hi=1e9, lo_open=True, step=0.5, log_step=True,
+    )  # fmt: skip
 
     # initialisation
-    init: str = "orthogonal"  # W_hh init: orthogonal | normal | default (PyTorch's uniform)
-    init_scale: float = 1.0  # gain on W_hh (orthogonal gain, or std*sqrt(H) for normal)
-    forget_bias: float = 0.0  # LSTM: value of the forget-gate bias (b_ih + b_hh) at init
+    init: str = knob(
+        "orthogonal",
+        "W_hh init: orthogonal, normal, or default (PyTorch's uniform)",
+        "W_hh init",
+        "initialisation",
+        choices=INITS,
+    )
+    init_scale: float = knob(
+        1.0,
+        "gain on W_hh (orthogonal gain, or std*sqrt(H) for normal): >1 explodes, <1 vanishes",
+        "init scale",
+        "initialisation",
+        lo=0.0,
+        hi=100.0,
+        lo_open=True,
+        step=0.1,
+    )
+    forget_bias: float = knob(
+        0.0, "LSTM: the forget gate's bias (b_ih + b_hh) at init", "forget bias", "initialisation",
+        lo=-100.0, hi=100.0, step=0.5,
+    )  # fmt: skip
 
     # regularisation
-    dropout: float = 0.0  # between stacked layers and before the read-out, [0, 1)
-    variational_dropout: bool = False  # one dropout mask per sequence, shared over time
-    tie_weights: bool = False  # token tasks: read-out shares the embedding matrix
+    dropout: float = knob(
+        0.0, "dropout between stacked layers and before the read-out", "dropout", "regularisation", live=True,
+        lo=0.0, hi=1.0, hi_open=True, step=0.05,
+    )  # fmt: skip
+    variational_dropout: bool = knob(
+        False,
+        "one dropout mask per sequence, shared over time",
+        "variational dropout",
+        "regularisation",
+        live=True,
+    )
+    tie_weights: bool = knob(
+        False, "token tasks: the read-out shares the embedding matrix", "tie weights", "regularisation"
+    )
 
     # Seq2Seq
-    teacher_forcing: float = 1.0  # probability of feeding the true y_{t-1}, [0, 1]
+    teacher_forcing: float = knob(
+        1.0, "Seq2Seq: probability of feeding the true y_{t-1} to the decoder", "teacher forcing", "seq2seq",
+        live=True, lo=0.0, hi=1.0, step=0.1,
+    )  # fmt: skip
 
     # instrumentation
-    probe_index: int = 0  # which sample of the batch is probed (0..batch_size-1)
-    probe_every: int = 1  # full probe frame every N steps (1 = every step, 0 = never)
+    probe_index: int = knob(
+        0, "which sample of the batch the frame shows", "probe sample", "instrumentation", live=True,
+        lo=0, hi_field="batch_size",
+    )  # fmt: skip
+    probe_every: int = knob(
+        1, "a full probe frame every N steps (1 = every step, 0 = never)", "probe every N steps",
+        "instrumentation", live=True, lo=0, hi=1_000_000,
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         validate(self)
 
     def with_changes(self, **changes: Any) -> TrainConfig:
         """A validated copy with ``changes`` applied; unknown names are refused."""
-        names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
-            if key not in names:
-                raise ValueError(f"unknown config field {key!r}; known: {', '.join(sorted(names))}")
+            if key not in KNOBS:
+                raise ValueError(f"unknown config field {key!r}; known: {', '.join(sorted(KNOBS))}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,19 +204,37 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        """From ``to_dict()`` (or a session's stored config, whose old key names are read)."""
+        data = {LEGACY_NAMES.get(k, k): v for k, v in data.items()}
+        unknown = sorted(set(data) - set(KNOBS))
         if unknown:
             raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
         return cls(**data)
 
     @property
     def is_seq2seq(self) -> bool:
-        return self.task in SEQ2SEQ_TASKS
+        return TASKS[self.task].kind == "seq2seq"
 
     @property
-    def decoder_cell(self) -> str:
-        return self.decoder_model or self.model
+    def cells(self) -> dict[str, str]:
+        """Each recurrent part's cell: ``{"rnn": cell}``, or for Seq2Seq ``{"encoder": cell,
+        "decoder": decoder_cell or cell}``."""
+        if not self.is_seq2seq:
+            return {"rnn": self.cell}
+        return {"encoder": self.cell, "decoder": self.decoder_cell or self.cell}
+
+
+KNOBS: dict[str, Knob] = {f.name: f.metadata["knob"] for f in dataclasses.fields(TrainConfig)}
+FIELD_TYPES: dict[str, type] = {
+    f.name: {"str": str, "int": int, "float": float, "bool": bool}[str(f.type).split(" ")[0]]
+    for f in dataclasses.fields(TrainConfig)
+}
+# Fields that take effect from the next step without rebuilding the model.
+LIVE_FIELDS = frozenset(name for name, k in KNOBS.items() if k.live)
+
+
+def _num(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -113,22 +242,10 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _num(x: float) -> str:
-    return str(x) if isinstance(x, int) else f"{x:g}"
-
-
-def _check_number(
-    name: str,
-    value: Any,
-    lo: float,
-    hi: float,
-    *,
-    integer: bool = False,
-    lo_open: bool = False,
-    hi_open: bool = False,
-) -> None:
+def _check_number(name: str, value: Any, k: Knob, integer: bool, hi: float) -> None:
     """One message for every way a number can be wrong: type, NaN/Inf, or out of range."""
-    interval = f"{'(' if lo_open else '['}{_num(lo)}, {_num(hi)}{')' if hi_open else ']'}"
+    lo = cast(float, k.lo)
+    interval = f"{'(' if k.lo_open else '['}{_num(lo)}, {_num(hi)}{')' if k.hi_open else ']'}"
     want = f"{'an integer' if integer else 'a number'} in {interval}"
     kind: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):
@@ -136,48 +253,31 @@ def _check_number(
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number in {interval}; got {value!r}")
     number = cast(float, value)
-    below = number <= lo if lo_open else number < lo
-    above = number >= hi if hi_open else number > hi
+    below = number <= lo if k.lo_open else number < lo
+    above = number >= hi if k.hi_open else number > hi
     if below or above:
         raise ValueError(f"{name} must be {want}; got {value!r}")
 
 
 def validate(cfg: TrainConfig) -> None:
     """Raise ValueError naming the first bad field and its allowed range."""
-    _check_choice("model", cfg.model, CELLS)
-    _check_choice("task", cfg.task, TASKS)
-    if cfg.decoder_model is not None:
-        _check_choice("decoder_model", cfg.decoder_model, CELLS)
-        if not cfg.is_seq2seq:
-            raise ValueError(f"decoder_model is only used by Seq2Seq tasks ({', '.join(SEQ2SEQ_TASKS)})")
-    _check_choice("optimizer", cfg.optimizer, OPTIMIZERS)
-    _check_choice("init", cfg.init, INITS)
-    _check_choice("device", cfg.device, DEVICES)
-    for name, lo, hi in (
-        ("hidden_size", 1, 1024),
-        ("layers", 1, 4),
-        ("embed_size", 1, 1024),
-        ("seq_len", 1, 10_000),
-        ("delay", 0, 10_000),
-        ("batch_size", 1, 4096),
-        ("seed", 0, 2**63 - 1),
-        ("probe_every", 0, 1_000_000),
-    ):
-        _check_number(name, getattr(cfg, name), lo, hi, integer=True)
-    _check_number("probe_index", cfg.probe_index, 0, cfg.batch_size - 1, integer=True)
-    _check_number("lr", cfg.lr, 0.0, 10.0, lo_open=True)
-    _check_number("momentum", cfg.momentum, 0.0, 1.0, hi_open=True)
-    _check_number("clip_threshold", cfg.clip_threshold, 0.0, 1e9, lo_open=True)
-    _check_number("init_scale", cfg.init_scale, 0.0, 100.0, lo_open=True)
-    _check_number("forget_bias", cfg.forget_bias, -100.0, 100.0)
-    _check_number("dropout", cfg.dropout, 0.0, 1.0, hi_open=True)
-    _check_number("teacher_forcing", cfg.teacher_forcing, 0.0, 1.0)
-    for name in ("clip", "variational_dropout", "tie_weights"):
-        if not isinstance(getattr(cfg, name), bool):
-            raise ValueError(f"{name} must be true or false; got {getattr(cfg, name)!r}")
-    if cfg.tie_weights and cfg.task not in ("copy", "charlm", "reverse", "translate"):
-        raise ValueError("tie_weights needs a token task (copy, charlm, reverse, translate)")
-    # Task-specific limits (e.g. seq_len beyond what the task supports) are checked by the task.
-    from engine.tasks import check_task_config
-
-    check_task_config(cfg)
+    for name, k in KNOBS.items():
+        value = getattr(cfg, name)
+        if value is None and k.optional:
+            continue
+        if k.choices is not None:
+            _check_choice(name, value, k.options())
+        elif FIELD_TYPES[name] is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false; got {value!r}")
+        else:
+            hi = getattr(cfg, k.hi_field) - 1 if k.hi_field else cast(float, k.hi)
+            _check_number(name, value, k, FIELD_TYPES[name] is int, hi)
+    seq2seq = task_names("seq2seq")
+    if cfg.decoder_cell is not None and not cfg.is_seq2seq:
+        raise ValueError(f"decoder_cell is only used by Seq2Seq tasks ({', '.join(seq2seq)})")
+    if cfg.tie_weights and TASKS[cfg.task].kind not in ("token", "seq2seq"):
+        tokens = task_names("token", "seq2seq")
+        raise ValueError(f"tie_weights needs a token task ({', '.join(tokens)})")
+    # Task-specific limits (e.g. seq_len beyond what the task supports) are the task's.
+    TASKS[cfg.task].check_config(cfg)

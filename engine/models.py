@@ -79,7 +79,7 @@ class SequenceModel(nn.Module):
             self.embed = nn.Embedding(task.input_size, embed_size)
         else:
             self.read_in = nn.Linear(task.input_size, embed_size)
-        self.rnn = RecurrentStack(cfg.model, embed_size, cfg.hidden_size, cfg.layers)
+        self.rnn = RecurrentStack(cfg.cell, embed_size, cfg.hidden_size, cfg.layers)
         self.read_out = _readout(cfg, self.embed, task.output_size)
 
     def stacks(self) -> dict[str, RecurrentStack]:
@@ -107,8 +107,8 @@ class Seq2SeqModel(nn.Module):
         embed_size = cfg.hidden_size if cfg.tie_weights else cfg.embed_size
         self.src_embed = nn.Embedding(task.input_size, cfg.embed_size)
         self.tgt_embed = nn.Embedding(tgt_vocab, embed_size)
-        self.encoder = RecurrentStack(cfg.model, cfg.embed_size, cfg.hidden_size, cfg.layers)
-        self.decoder = RecurrentStack(cfg.decoder_cell, embed_size, cfg.hidden_size, cfg.layers)
+        self.encoder = RecurrentStack(cfg.cell, cfg.embed_size, cfg.hidden_size, cfg.layers)
+        self.decoder = RecurrentStack(cfg.cells["decoder"], embed_size, cfg.hidden_size, cfg.layers)
         self.read_out = _readout(cfg, self.tgt_embed, tgt_vocab)
 
     def stacks(self) -> dict[str, RecurrentStack]:

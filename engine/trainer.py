@@ -1,6 +1,6 @@
 """Trainer: one instrumented optimizer step at a time, fully resumable.
 
-    tr = Trainer(TrainConfig(model="lstm", task="copy", hidden_size=64, seq_len=50))
+    tr = Trainer(TrainConfig(cell="lstm", task="copy", hidden_size=64, seq_len=50))
     rec = tr.step()             # -> StepRecord (numpy only)
     tr.set_param("lr", 1e-3)    # live edit from the next step; ValueError and no change if bad
     state = tr.state_dict(); tr.load_state_dict(state)

@@ -518,7 +518,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name["play"].setText("❚❚ Pause" if c.playing else "▶ Play")
         cfg = c.config
         name = Path(c.path).name if c.path is not None else "no session"
-        what = f" — {cfg.model}/{cfg.task}, H={cfg.hidden_size}, L={cfg.layers}" if cfg is not None else ""
+        what = f" — {cfg.cell}/{cfg.task}, H={cfg.hidden_size}, L={cfg.layers}" if cfg is not None else ""
         self.setWindowTitle(f"rnnscope — {name}{' (unsaved)' if c.unsaved else ''}{what}")
         try:
             branches = c.branches()

@@ -19,68 +19,45 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine import LIVE_FIELDS, TrainConfig
-from engine.config import CELLS, DEVICES, INITS, OPTIMIZERS, TASKS
-from engine.tasks import TASK_CLASSES
+from engine.config import FIELD_TYPES, KNOBS
+from engine.tasks import TASKS
 
-SAME = "same as model"
+SAME = KNOBS["decoder_cell"].none_means
 
-LIVE = [
-    dict(name="lr", title="learning rate", type="float", dec=True, step=0.5, tip="step size, (0, 10]"),
-    dict(name="optimizer", type="list", limits=list(OPTIMIZERS)),
-    dict(name="momentum", type="float", step=0.05, tip="SGD momentum, [0, 1)"),
-    dict(name="clip", title="clip gradients", type="bool", tip="clip the global gradient norm"),
-    dict(name="clip_threshold", title="clip threshold", type="float", dec=True, step=0.5, tip="> 0"),
-    dict(
-        name="teacher_forcing",
-        title="teacher forcing",
-        type="float",
-        step=0.1,
-        tip="Seq2Seq: share of true y_{t-1} fed, [0, 1]",
-    ),
-    dict(name="dropout", type="float", step=0.05, tip="between layers and before the read-out, [0, 1)"),
-    dict(name="variational_dropout", title="variational dropout", type="bool", tip="one mask per sequence"),
-    dict(
-        name="probe_index", title="probe sample", type="int", tip="which sample of the batch the frame shows"
-    ),
-    dict(name="probe_every", title="probe every N steps", type="int", tip="1 = every step, 0 = never"),
-]
-STRUCTURAL = [
-    dict(name="model", title="cell", type="list", limits=list(CELLS)),
-    dict(name="decoder_model", title="decoder cell", type="list", limits=[SAME, *CELLS], tip="Seq2Seq only"),
-    dict(name="task", type="list", limits=list(TASKS)),
-    dict(name="hidden_size", title="hidden size", type="int", tip="1..1024"),
-    dict(name="layers", type="int", tip="stacked layers, 1..4"),
-    dict(name="embed_size", title="embedding size", type="int"),
-    dict(name="seq_len", title="sequence length", type="int"),
-    dict(name="delay", title="copy delay", type="int"),
-    dict(name="batch_size", title="batch size", type="int"),
-    dict(name="init", title="W_hh init", type="list", limits=list(INITS)),
-    dict(
-        name="init_scale",
-        title="init scale",
-        type="float",
-        step=0.1,
-        tip="gain on W_hh: >1 explodes, <1 vanishes",
-    ),
-    dict(
-        name="forget_bias", title="forget bias", type="float", step=0.5, tip="LSTM forget-gate bias at init"
-    ),
-    dict(name="tie_weights", title="tie weights", type="bool"),
-    dict(name="seed", type="int"),
-    dict(name="device", type="list", limits=list(DEVICES)),
-]
+
+def _spec(name: str) -> dict[str, Any]:
+    """A parameter-tree entry generated from the field's Knob (title, type, choices, tooltip)."""
+    k = KNOBS[name]
+    kind = FIELD_TYPES[name]
+    tip = k.help
+    spec: dict[str, Any] = dict(name=name, title=k.title)
+    if k.choices is not None:
+        spec.update(type="list", limits=([SAME] if k.optional else []) + list(k.options()))
+    elif kind is bool:
+        spec.update(type="bool")
+    else:
+        spec.update(type="int" if kind is int else "float")
+        tip = f"{tip}; {k.interval()}"
+        if k.step is not None:
+            spec.update(step=k.step, dec=k.log_step)
+    spec["tip"] = tip
+    return spec
+
+
+LIVE = [_spec(name) for name in KNOBS if name in LIVE_FIELDS]
+STRUCTURAL = [_spec(name) for name in KNOBS if name not in LIVE_FIELDS]
 LIVE_NAMES = [d["name"] for d in LIVE]
 STRUCTURAL_NAMES = [d["name"] for d in STRUCTURAL]
 
 
 def _to_param(name: str, value: Any) -> Any:
-    if name == "decoder_model" and value is None:
+    if name == "decoder_cell" and value is None:
         return SAME
     return value
 
 
 def _from_param(name: str, value: Any) -> Any:
-    if name == "decoder_model" and value == SAME:
+    if name == "decoder_cell" and value == SAME:
         return None
     spec = next((d for d in LIVE + STRUCTURAL if d["name"] == name), {})
     if spec.get("type") == "int" and isinstance(value, float) and value.is_integer():
@@ -200,9 +177,9 @@ class ParamsPanel(QWidget):
             return
         staged = {**self._staged, name: value}
         if name == "task":  # the task's suggested settings (e.g. translate: seq_len <= 6)
-            staged.update(getattr(TASK_CLASSES()[value], "default_config", {}))
-            if value not in ("reverse", "translate"):
-                staged["decoder_model"] = None
+            staged.update(TASKS[value].default_config)
+            if TASKS[value].kind != "seq2seq":
+                staged["decoder_cell"] = None
         try:
             cfg.with_changes(**staged)
         except (ValueError, TypeError) as exc:

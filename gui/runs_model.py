@@ -49,9 +49,9 @@ def structure_key(config: Mapping[str, Any]) -> str:
 
 def cell_text(cfg: TrainConfig) -> str:
     """'lstm', 'lstm ×2' (two layers), 'gru→lstm' (a Seq2Seq with another decoder cell)."""
-    text = cfg.model
-    if cfg.decoder_model and cfg.decoder_model != cfg.model:
-        text += f"→{cfg.decoder_model}"
+    text = cfg.cell
+    if cfg.decoder_cell and cfg.decoder_cell != cfg.cell:
+        text += f"→{cfg.decoder_cell}"
     return text + (f" ×{cfg.layers}" if cfg.layers > 1 else "")
 
 

@@ -22,7 +22,7 @@ def _demo(name: str, **kwargs: object) -> Demo:
 def lstm_copy() -> Demo:
     """The default demo (``python main.py``): an LSTM that visibly learns within ~200 steps."""
     cfg = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="copy",
         hidden_size=64,
         seq_len=14,
@@ -65,7 +65,7 @@ def lstm_copy() -> Demo:
 
 def vanishing() -> Demo:
     base = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="copy",
         hidden_size=32,
         seq_len=60,
@@ -79,7 +79,7 @@ def vanishing() -> Demo:
     )
     return _demo(
         "vanishing",
-        runs={"RNN": base, "LSTM": base.with_changes(model="lstm", forget_bias=1.0)},
+        runs={"RNN": base, "LSTM": base.with_changes(cell="lstm", forget_bias=1.0)},
         layout=("gradient_flow", "health", "jacobian"),
         steps_hint=100,
         breakpoints=(
@@ -103,7 +103,7 @@ def vanishing() -> Demo:
 
 def exploding() -> Demo:
     cfg = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="sine",
         hidden_size=32,
         seq_len=50,
@@ -144,7 +144,7 @@ def exploding() -> Demo:
 
 def init_scale() -> Demo:
     base = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="adding",
         hidden_size=32,
         seq_len=40,
@@ -178,7 +178,7 @@ def init_scale() -> Demo:
 
 def highway() -> Demo:
     base = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="copy",
         hidden_size=32,
         seq_len=60,
@@ -215,7 +215,7 @@ def highway() -> Demo:
 
 def gru_vs_lstm() -> Demo:
     base = TrainConfig(
-        model="gru",
+        cell="gru",
         task="adding",
         hidden_size=64,
         seq_len=30,
@@ -228,7 +228,7 @@ def gru_vs_lstm() -> Demo:
     )
     return _demo(
         "gru-vs-lstm",
-        runs={"GRU": base, "LSTM": base.with_changes(model="lstm", forget_bias=1.0)},
+        runs={"GRU": base, "LSTM": base.with_changes(cell="lstm", forget_bias=1.0)},
         layout=("compare", "health", "gates"),
         steps_hint=400,
         breakpoints=(_nonfinite(),),
@@ -238,7 +238,7 @@ def gru_vs_lstm() -> Demo:
 
 def seq2seq() -> Demo:
     base = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="reverse",
         hidden_size=64,
         embed_size=16,
@@ -273,7 +273,7 @@ def seq2seq() -> Demo:
 
 def language_model() -> Demo:
     base = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="charlm",
         layers=2,
         hidden_size=128,

@@ -29,7 +29,7 @@ class RunShape:
         cfg = model.config
         if cfg is None:
             return cls(model.name, False, model.error)
-        cell = cfg.model if not cfg.is_seq2seq else f"seq2seq {cfg.model}→{cfg.decoder_cell}"
+        cell = cfg.cell if not cfg.is_seq2seq else f"seq2seq {cfg.cells['encoder']}→{cfg.cells['decoder']}"
         return cls(
             model.name,
             True,

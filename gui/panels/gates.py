@@ -45,7 +45,7 @@ CELL_NOTES = {
 
 
 def gate_names(cfg: Any) -> list[str]:
-    cells = [cfg.model] + ([cfg.decoder_cell] if cfg.is_seq2seq and cfg.decoder_cell != cfg.model else [])
+    cells = list(dict.fromkeys(cfg.cells.values()))
     names: list[str] = []
     for cell in cells:
         for n in GATE_NAMES[cell] or ("tanh'",):
@@ -86,7 +86,7 @@ class GatesPanel(Panel):
             return
         self.layer.set_layers(cfg.layers)
         names = gate_names(cfg)
-        cells = {cfg.model, cfg.decoder_cell} if cfg.is_seq2seq else {cfg.model}
+        cells = set(cfg.cells.values())
         self.note.setText("   ".join(CELL_NOTES[c] for c in sorted(cells)))
         self.note.setToolTip("\n".join(f"{n}: {TIPS[n]}" for n in names))
         if names == self._names:

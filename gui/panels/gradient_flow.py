@@ -111,7 +111,7 @@ class GradientFlowPanel(Panel):
     def _update_run(self) -> None:
         cfg = self.controller.config
         self.layer.set_layers(cfg.layers if cfg is not None else 1)
-        lstm = cfg is not None and "lstm" in (cfg.model, cfg.decoder_cell)
+        lstm = cfg is not None and "lstm" in cfg.cells.values()
         self.c_curve.setVisible(lstm)
         title = "reaching t: " + swatch("‖∂L/∂hₜ‖", colormaps.ORANGE)
         if lstm:

@@ -57,7 +57,7 @@ class StatesPanel(Panel):
         if cfg is None:
             return
         self.layer.set_layers(cfg.layers)
-        lstm = "lstm" in ({cfg.model, cfg.decoder_cell} if cfg.is_seq2seq else {cfg.model})
+        lstm = "lstm" in cfg.cells.values()
         fields = ["c", "h", "dc", "dh"] if lstm else ["h", "dh"]
         if fields == self._fields:
             return

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from main import main
+from cli.main import main
 from sessions import Session
 
 SMALL = ["--hidden-size", "8", "--seq-len", "6", "--delay", "2", "--batch-size", "4", "--threads", "1"]

@@ -19,13 +19,13 @@ from engine.demos import DEMOS
 from engine.models import RunContext, Seq2SeqModel
 
 AUDIT = {
-    "B1-H1-T1": dict(model="lstm", task="sine", batch_size=1, hidden_size=1, seq_len=1),
-    "B1-H1-gru": dict(model="gru", task="sine", batch_size=1, hidden_size=1, seq_len=2),
-    "gru-T500": dict(model="gru", task="copy", seq_len=500, delay=300, batch_size=2, hidden_size=4),
-    "rnn-H1024": dict(model="rnn", task="adding", hidden_size=1024, seq_len=6, batch_size=2),
-    "lstm-3-layers": dict(model="lstm", task="copy", layers=3, forget_bias=1.0),
-    "tied-lstm-lm": dict(model="lstm", task="charlm", layers=2, tie_weights=True),
-    "lstm-gru-s2s": dict(model="lstm", decoder_model="gru", task="reverse", layers=2),
+    "B1-H1-T1": dict(cell="lstm", task="sine", batch_size=1, hidden_size=1, seq_len=1),
+    "B1-H1-gru": dict(cell="gru", task="sine", batch_size=1, hidden_size=1, seq_len=2),
+    "gru-T500": dict(cell="gru", task="copy", seq_len=500, delay=300, batch_size=2, hidden_size=4),
+    "rnn-H1024": dict(cell="rnn", task="adding", hidden_size=1024, seq_len=6, batch_size=2),
+    "lstm-3-layers": dict(cell="lstm", task="copy", layers=3, forget_bias=1.0),
+    "tied-lstm-lm": dict(cell="lstm", task="charlm", layers=2, tie_weights=True),
+    "lstm-gru-s2s": dict(cell="lstm", decoder_cell="gru", task="reverse", layers=2),
 }
 
 
@@ -80,14 +80,14 @@ def _recorder(monkeypatch):
 
 RANDOM = {
     "gru-3-layers-variational-dropout": dict(
-        model="gru", task="copy", layers=3, dropout=0.3, variational_dropout=True
+        cell="gru", task="copy", layers=3, dropout=0.3, variational_dropout=True
     ),
-    "lstm-2-layers-dropout": dict(model="lstm", task="charlm", layers=2, dropout=0.3),
+    "lstm-2-layers-dropout": dict(cell="lstm", task="charlm", layers=2, dropout=0.3),
     "lstm-gru-s2s-teacher-forcing-0.5": dict(
-        model="lstm", decoder_model="gru", task="reverse", teacher_forcing=0.5
+        cell="lstm", decoder_cell="gru", task="reverse", teacher_forcing=0.5
     ),
     "lstm-s2s-dropout-teacher-forcing-0.5": dict(
-        model="lstm", task="reverse", layers=2, dropout=0.2, teacher_forcing=0.5
+        cell="lstm", task="reverse", layers=2, dropout=0.2, teacher_forcing=0.5
     ),
 }
 

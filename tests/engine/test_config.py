@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from engine.config import CELLS, LIVE_FIELDS, TASKS, TrainConfig
+from engine.config import CELLS, LIVE_FIELDS, TrainConfig
+from engine.tasks import task_names
 from engine.tasks.charlm import CharLMTask
 
 TINY = dict(hidden_size=8, batch_size=4, seq_len=12, delay=4)
@@ -37,12 +38,12 @@ BAD: list[tuple[dict, str, tuple[str, ...]]] = [
     ({"dropout": -0.1}, "dropout", ("[0, 1)",)),
     ({"task": "reverse", "seq_len": 8, "teacher_forcing": 1.5}, "teacher_forcing", ("[0, 1]", "1.5")),
     ({"task": "reverse", "seq_len": 8, "teacher_forcing": -0.5}, "teacher_forcing", ("[0, 1]",)),
-    ({"model": "transformer"}, "model", CELLS),
-    ({"task": "mnist"}, "task", TASKS),
+    ({"cell": "transformer"}, "cell", CELLS),
+    ({"task": "mnist"}, "task", task_names()),
     ({"optimizer": "rmsprop"}, "optimizer", ("sgd", "adam")),
     ({"init": "xavier"}, "init", ("orthogonal", "normal", "default")),
     ({"device": "tpu"}, "device", ("auto", "cpu", "cuda")),
-    ({"decoder_model": "transformer", "task": "reverse", "seq_len": 8}, "decoder_model", CELLS),
+    ({"decoder_cell": "transformer", "task": "reverse", "seq_len": 8}, "decoder_cell", CELLS),
     ({"probe_index": 4}, "probe_index", ("[0, 3]", "4")),
     ({"probe_index": -1}, "probe_index", ("[0, 3]",)),
     ({"task": "translate", "seq_len": 9}, "seq_len", ("[1, 6]", "translate", "9")),
@@ -62,8 +63,8 @@ BAD: list[tuple[dict, str, tuple[str, ...]]] = [
     ({"tie_weights": 0}, "tie_weights", ("true or false",)),
     ({"task": "adding", "tie_weights": True}, "tie_weights", ("copy", "charlm", "reverse", "translate")),
     ({"task": "sine", "tie_weights": True}, "tie_weights", ("token",)),
-    ({"task": "copy", "decoder_model": "gru"}, "decoder_model", ("reverse", "translate")),
-    ({"task": "charlm", "decoder_model": "lstm"}, "decoder_model", ("Seq2Seq",)),
+    ({"task": "copy", "decoder_cell": "gru"}, "decoder_cell", ("reverse", "translate")),
+    ({"task": "charlm", "decoder_cell": "lstm"}, "decoder_cell", ("Seq2Seq",)),
 ]
 
 
@@ -111,7 +112,7 @@ def test_boundaries_are_accepted() -> None:
         {"task": "reverse", "seq_len": 8, "teacher_forcing": 1.0},
         {"task": "translate", "seq_len": 6},
         {"task": "translate", "seq_len": 1},
-        {"task": "reverse", "seq_len": 8, "decoder_model": "gru"},
+        {"task": "reverse", "seq_len": 8, "decoder_cell": "gru"},
         {"task": "charlm", "tie_weights": True},
         {"task": "copy", "tie_weights": True},
         {"lr": 1},  # an int where a float is expected is a number
@@ -121,12 +122,12 @@ def test_boundaries_are_accepted() -> None:
             assert getattr(cfg, k) == v
 
 
-def test_decoder_cell_defaults_to_model() -> None:
-    cfg = TrainConfig(**{**TINY, "task": "reverse", "seq_len": 8, "model": "gru"})
-    assert cfg.is_seq2seq and cfg.decoder_cell == "gru"
-    cfg = cfg.with_changes(decoder_model="rnn")
-    assert cfg.decoder_cell == "rnn" and cfg.model == "gru"
-    assert not TrainConfig(**TINY).is_seq2seq
+def test_decoder_cell_defaults_to_the_encoders() -> None:
+    cfg = TrainConfig(**{**TINY, "task": "reverse", "seq_len": 8, "cell": "gru"})
+    assert cfg.is_seq2seq and cfg.cells == {"encoder": "gru", "decoder": "gru"} and cfg.decoder_cell is None
+    cfg = cfg.with_changes(decoder_cell="rnn")
+    assert cfg.cells == {"encoder": "gru", "decoder": "rnn"} and cfg.cell == "gru"
+    assert not TrainConfig(**TINY).is_seq2seq and TrainConfig(**TINY).cells == {"rnn": "lstm"}
 
 
 def test_with_changes_validates_and_leaves_original() -> None:
@@ -147,9 +148,9 @@ def test_with_changes_validates_and_leaves_original() -> None:
 
 def test_to_dict_from_dict_round_trip() -> None:
     cfg = TrainConfig(
-        model="gru",
+        cell="gru",
         task="reverse",
-        decoder_model="lstm",
+        decoder_cell="lstm",
         hidden_size=16,
         layers=2,
         seq_len=7,
@@ -186,5 +187,5 @@ def test_to_dict_from_dict_round_trip() -> None:
 def test_live_fields_are_config_fields() -> None:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     assert names >= LIVE_FIELDS
-    for structural in ("model", "hidden_size", "layers", "task", "seq_len", "init", "seed"):
+    for structural in ("cell", "hidden_size", "layers", "task", "seq_len", "init", "seed"):
         assert structural not in LIVE_FIELDS

@@ -212,7 +212,7 @@ def test_seq2seq_teacher_forced_ahead_of_free_running() -> None:
 def test_language_model_tying_and_validation_perplexity() -> None:
     demo = DEMOS["language-model"]
     cfgs = list(demo.runs.values())
-    assert all(c.layers == 2 and c.model == "lstm" for c in cfgs)
+    assert all(c.layers == 2 and c.cell == "lstm" for c in cfgs)
     assert any(c.dropout > 0 and not c.variational_dropout for c in cfgs)
     assert any(c.dropout > 0 and c.variational_dropout for c in cfgs)
     assert any(c.tie_weights for c in cfgs) and any(c.dropout == 0 and not c.tie_weights for c in cfgs)

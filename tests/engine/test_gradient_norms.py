@@ -33,7 +33,7 @@ def _step_against_reference(
     layers = parts["rnn"]
     want_h = np.stack([masked_mean_norm(ly.stack_grad("h"), None) for ly in layers])
     want_c = None
-    if cfg.model == "lstm":
+    if cfg.cell == "lstm":
         want_c = np.stack([masked_mean_norm(ly.stack_grad("c"), None) for ly in layers])
     part = rec.parts["rnn"]
     return part.h_grad_norm, want_h, part.c_grad_norm, want_c
@@ -42,7 +42,7 @@ def _step_against_reference(
 def test_the_issue_repro_no_longer_reads_zero() -> None:
     """RNN on adding, H=8, T=80, B=1, init_scale 0.5: the first norms are ~1e-28 (they were 0)."""
     cfg = TrainConfig(
-        model="rnn", task="adding", hidden_size=8, seq_len=80, batch_size=1, init_scale=0.5, device="cpu"
+        cell="rnn", task="adding", hidden_size=8, seq_len=80, batch_size=1, init_scale=0.5, device="cpu"
     )
     got, want, _, _ = _step_against_reference(cfg)
     assert got.dtype == np.float64
@@ -55,7 +55,7 @@ def test_norms_far_below_float32s_normal_range_follow_the_float64_reference(cell
     """Gradients that vanish through 30+ decades: every timestep whose true norm float32 can
     still hold (its gradient is not exactly zero) is right to float32 rounding of the gradient."""
     cfg = TrainConfig(
-        model=cell, task="adding", hidden_size=8, seq_len=300 if cell == "gru" else 160, batch_size=2, init_scale=0.3,
+        cell=cell, task="adding", hidden_size=8, seq_len=300 if cell == "gru" else 160, batch_size=2, init_scale=0.3,
         forget_bias=-3.0, device="cpu", seed=1,
     )  # fmt: skip
     got_h, want_h, got_c, want_c = _step_against_reference(cfg)

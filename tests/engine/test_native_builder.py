@@ -127,7 +127,7 @@ import warnings, sys
 warnings.simplefilter("always")
 from engine import native
 from engine import TrainConfig, Trainer
-tr = Trainer(TrainConfig(model="lstm", task="copy", hidden_size=8, seq_len=6, delay=1, batch_size=2, device="cpu"))
+tr = Trainer(TrainConfig(cell="lstm", task="copy", hidden_size=8, seq_len=6, delay=1, batch_size=2, device="cpu"))
 rec = tr.step()
 print("loss", rec.loss)
 print("status", native.status())

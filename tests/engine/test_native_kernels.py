@@ -176,7 +176,7 @@ def test_training_runs_agree_between_implementations(model: str) -> None:
     """Twenty optimizer steps of the real trainer: the two implementations train the same
     model (they differ only in float rounding, which SGD steps do not amplify here)."""
     cfg = TrainConfig(
-        model=model,
+        cell=model,
         task="copy",
         hidden_size=24,
         seq_len=12,
@@ -203,7 +203,7 @@ def test_training_runs_agree_between_implementations(model: str) -> None:
 
 def test_native_records_are_bit_identical_run_to_run() -> None:
     cfg = TrainConfig(
-        model="lstm", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
+        cell="lstm", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
     )
     runs = []
     for _ in range(2):
@@ -341,7 +341,7 @@ def test_forcing_the_loops_holds_on_the_calling_thread_only() -> None:
 
 def test_a_trainer_pinned_to_the_torch_loops_runs_them_whatever_the_process_default() -> None:
     cfg = TrainConfig(
-        model="gru", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
+        cell="gru", task="copy", hidden_size=16, seq_len=10, delay=2, batch_size=4, seed=3, device="cpu"
     )
     with native.forced("torch"):
         ref = Trainer(cfg)

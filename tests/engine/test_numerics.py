@@ -56,7 +56,7 @@ def test_revision_1_is_torchs_own_cross_entropy_bit_for_bit() -> None:
 
 
 def test_a_trainer_pins_its_revision_and_reports_its_fingerprint() -> None:
-    cfg = TrainConfig(model="gru", task="copy", hidden_size=8, seq_len=8, delay=2, batch_size=4, device="cpu")
+    cfg = TrainConfig(cell="gru", task="copy", hidden_size=8, seq_len=8, delay=2, batch_size=4, device="cpu")
     a, b = Trainer(cfg), Trainer(cfg)
     b.numerics = numerics.LEGACY_REVISION
     la, lb = [a.step().loss for _ in range(3)], [b.step().loss for _ in range(3)]
@@ -126,7 +126,7 @@ for v in (10, 96, 1000):
     loss.backward()
     out[f"ce{v}"] = h(loss, x.grad)
 for cell, task, H, B in (("lstm", "copy", 16, 8), ("gru", "reverse", 13, 5), ("rnn", "adding", 16, 8), ("lstm", "charlm", 5, 3)):
-    tr = Trainer(TrainConfig(model=cell, task=task, hidden_size=H, batch_size=B, seed=3, device="cpu", probe_every=2))
+    tr = Trainer(TrainConfig(cell=cell, task=task, hidden_size=H, batch_size=B, seed=3, device="cpu", probe_every=2))
     tr.kernels = "torch"
     recs = [tr.step() for _ in range(6)]
     parts = [p for r in recs for p in r.parts.values()]

@@ -175,20 +175,22 @@ def reference(
     if cfg.is_seq2seq:
         assert batch.src_len is not None
         e = drop(sd["src_embed.weight"][batch.x.t()])  # (S, B, E)
-        _, parts["encoder"] = run_stack(sd, "encoder", cfg.model, cfg.layers, e, drop=drop)
+        _, parts["encoder"] = run_stack(sd, "encoder", cfg.cell, cfg.layers, e, drop=drop)
         last = (batch.src_len - 1).clamp(min=0).tolist()
         h0 = torch.stack(
             [torch.stack([ly.h[last[b]][b] for b in range(len(last))]) for ly in parts["encoder"]]
         )
         c0 = None
-        if cfg.model == "lstm" and cfg.decoder_cell == "lstm":
+        if cfg.cells == {"encoder": "lstm", "decoder": "lstm"}:
             c0 = torch.stack(
                 [torch.stack([ly.c[last[b]][b] for b in range(len(last))]) for ly in parts["encoder"]]
             )
         if dec_in is None:
             dec_in = torch.cat([torch.full_like(batch.y[:, :1], SOS_ID), batch.y[:, :-1]], dim=1)
         d = drop(sd["tgt_embed.weight"][dec_in.t()])
-        top, parts["decoder"] = run_stack(sd, "decoder", cfg.decoder_cell, cfg.layers, d, h0, c0, drop=drop)
+        top, parts["decoder"] = run_stack(
+            sd, "decoder", cfg.cells["decoder"], cfg.layers, d, h0, c0, drop=drop
+        )
         out = read_out(drop(top)).transpose(0, 1)
         ref_batch = batch
     else:
@@ -198,7 +200,7 @@ def reference(
         else:
             e = batch.x.transpose(0, 1).double() @ sd["read_in.weight"].t() + sd["read_in.bias"]
             ref_batch = dataclasses.replace(batch, x=batch.x.double(), y=batch.y.double())
-        top, parts["rnn"] = run_stack(sd, "rnn", cfg.model, cfg.layers, drop(e), drop=drop)
+        top, parts["rnn"] = run_stack(sd, "rnn", cfg.cell, cfg.layers, drop(e), drop=drop)
         out = read_out(drop(top)).transpose(0, 1)
     assert not pending, "the reference must use every dropout mask the step drew"
     loss = tr.task.loss(out, ref_batch)
@@ -294,13 +296,13 @@ def check_against_reference(
 
 
 SEQ_CASES = [
-    dict(model="rnn", task="copy", layers=2),
-    dict(model="lstm", task="copy", layers=2),
-    dict(model="gru", task="copy", layers=2),
-    dict(model="rnn", task="adding"),
-    dict(model="lstm", task="sine", forget_bias=1.0),
-    dict(model="gru", task="charlm", probe_index=3),
-    dict(model="lstm", task="charlm", layers=2, tie_weights=True, probe_index=1),
+    dict(cell="rnn", task="copy", layers=2),
+    dict(cell="lstm", task="copy", layers=2),
+    dict(cell="gru", task="copy", layers=2),
+    dict(cell="rnn", task="adding"),
+    dict(cell="lstm", task="sine", forget_bias=1.0),
+    dict(cell="gru", task="charlm", probe_index=3),
+    dict(cell="lstm", task="charlm", layers=2, tie_weights=True, probe_index=1),
 ]
 
 
@@ -312,11 +314,11 @@ def test_sequence_model_gradients_match_unrolled_reference(kw: dict[str, Any]) -
 
 
 S2S_CASES = [
-    dict(model="lstm", decoder_model="gru", task="reverse"),
-    dict(model="lstm", decoder_model="lstm", task="reverse", layers=2, probe_index=2),
-    dict(model="lstm", task="translate", layers=2, probe_index=1),
-    dict(model="gru", decoder_model="lstm", task="reverse"),
-    dict(model="rnn", decoder_model="gru", task="translate", layers=2),
+    dict(cell="lstm", decoder_cell="gru", task="reverse"),
+    dict(cell="lstm", decoder_cell="lstm", task="reverse", layers=2, probe_index=2),
+    dict(cell="lstm", task="translate", layers=2, probe_index=1),
+    dict(cell="gru", decoder_cell="lstm", task="reverse"),
+    dict(cell="rnn", decoder_cell="gru", task="translate", layers=2),
 ]
 
 
@@ -343,10 +345,10 @@ def test_seq2seq_gradients_match_unrolled_reference(kw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(model="rnn", task="copy", layers=2),
-        dict(model="lstm", task="adding"),
-        dict(model="gru", task="charlm"),
-        dict(model="lstm", decoder_model="gru", task="reverse"),
+        dict(cell="rnn", task="copy", layers=2),
+        dict(cell="lstm", task="adding"),
+        dict(cell="gru", task="charlm"),
+        dict(cell="lstm", decoder_cell="gru", task="reverse"),
     ],
     ids=lambda kw: "-".join(str(v) for v in kw.values()),
 )
@@ -388,13 +390,13 @@ def assert_same_records(a: list[StepRecord], b: list[StepRecord]) -> None:
 
 
 RNG_CASES = [  # every RNG the trainer owns is exercised: data, dropout (both kinds), scheduled sampling
-    dict(model="lstm", task="copy", layers=2, dropout=0.3, probe_every=2),
-    dict(model="gru", task="sine", dropout=0.2, variational_dropout=True, optimizer="sgd", momentum=0.9),
-    dict(model="lstm", decoder_model="gru", task="reverse", teacher_forcing=0.5, dropout=0.1, layers=2),
+    dict(cell="lstm", task="copy", layers=2, dropout=0.3, probe_every=2),
+    dict(cell="gru", task="sine", dropout=0.2, variational_dropout=True, optimizer="sgd", momentum=0.9),
+    dict(cell="lstm", decoder_cell="gru", task="reverse", teacher_forcing=0.5, dropout=0.1, layers=2),
 ]
 
 
-@pytest.mark.parametrize("kw", RNG_CASES, ids=lambda kw: f"{kw['model']}-{kw['task']}")
+@pytest.mark.parametrize("kw", RNG_CASES, ids=lambda kw: f"{kw['cell']}-{kw['task']}")
 def test_same_config_and_seed_give_bit_identical_records(kw: dict[str, Any]) -> None:
     cfg = config(**kw)
     a = [Trainer(cfg) for _ in range(2)]
@@ -407,7 +409,7 @@ def test_same_config_and_seed_give_bit_identical_records(kw: dict[str, Any]) -> 
     assert other.loss != recs[0][0].loss
 
 
-@pytest.mark.parametrize("kw", RNG_CASES, ids=lambda kw: f"{kw['model']}-{kw['task']}")
+@pytest.mark.parametrize("kw", RNG_CASES, ids=lambda kw: f"{kw['cell']}-{kw['task']}")
 def test_state_dict_resume_is_bit_identical(kw: dict[str, Any]) -> None:
     cfg = config(**kw)
     tr = Trainer(cfg)
@@ -430,9 +432,9 @@ def test_state_dict_resume_is_bit_identical(kw: dict[str, Any]) -> None:
 
 
 def test_load_state_dict_refuses_other_structure() -> None:
-    tr = Trainer(config(model="lstm"))
+    tr = Trainer(config(cell="lstm"))
     state = tr.state_dict()
-    other = Trainer(config(model="lstm", hidden_size=HIDDEN * 2))
+    other = Trainer(config(cell="lstm", hidden_size=HIDDEN * 2))
     with pytest.raises(ValueError, match="hidden_size"):
         other.load_state_dict(state)
     with pytest.raises(ValueError, match="format"):
@@ -440,7 +442,7 @@ def test_load_state_dict_refuses_other_structure() -> None:
 
 
 def test_state_dict_carries_live_edits() -> None:
-    tr = Trainer(config(model="gru"))
+    tr = Trainer(config(cell="gru"))
     tr.step()
     tr.set_param("lr", 0.02)
     tr.set_param("clip", True)
@@ -453,8 +455,8 @@ def test_state_dict_carries_live_edits() -> None:
 @pytest.mark.parametrize(
     "kw",
     [
-        dict(model="lstm", task="copy", layers=2, dropout=0.3),
-        dict(model="gru", decoder_model="lstm", task="reverse", teacher_forcing=0.5, dropout=0.2),
+        dict(cell="lstm", task="copy", layers=2, dropout=0.3),
+        dict(cell="gru", decoder_cell="lstm", task="reverse", teacher_forcing=0.5, dropout=0.2),
     ],
     ids=["lstm-copy", "gru-reverse"],
 )
@@ -480,7 +482,7 @@ def test_probing_does_not_change_training(kw: dict[str, Any]) -> None:
 
 
 def test_set_param_lr_takes_effect() -> None:
-    tr = Trainer(config(model="rnn", optimizer="sgd", lr=0.1))
+    tr = Trainer(config(cell="rnn", optimizer="sgd", lr=0.1))
     tr.step()
     edit = tr.set_param("lr", 0.5)
     assert edit == Edit(step=1, name="lr", old=0.1, new=0.5)
@@ -495,7 +497,7 @@ def test_set_param_lr_takes_effect() -> None:
 
 
 def test_set_param_other_live_settings() -> None:
-    tr = Trainer(config(model="lstm", task="reverse", optimizer="sgd"))
+    tr = Trainer(config(cell="lstm", task="reverse", optimizer="sgd"))
     assert tr.set_param("momentum", 0.9).new == 0.9
     assert all(g["momentum"] == 0.9 for g in tr.optimizer.param_groups)
     e = tr.set_param("optimizer", "adam")
@@ -522,13 +524,13 @@ def test_set_param_other_live_settings() -> None:
         ("clip_threshold", 0.0, "clip_threshold"),
         ("learning_rate", 0.1, "learning_rate"),
         ("hidden_size", 16, "hidden_size"),
-        ("model", "gru", "model"),
+        ("cell", "gru", "cell"),
         ("seed", 5, "seed"),
         ("layers", 2, "layers"),
     ],
 )
 def test_set_param_refuses_bad_values_without_change(name: str, value: Any, match: str) -> None:
-    tr = Trainer(config(model="lstm", task="reverse", optimizer="sgd", lr=0.1))
+    tr = Trainer(config(cell="lstm", task="reverse", optimizer="sgd", lr=0.1))
     tr.step()
     cfg_before = tr.config
     opt_before = tr.optimizer
@@ -559,7 +561,7 @@ def _grad_norm(tr: Trainer) -> float:
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_clipping_caps_the_norm(cell: str) -> None:
-    tr = Trainer(config(model=cell, clip=True, clip_threshold=0.01, optimizer="sgd", lr=0.5))
+    tr = Trainer(config(cell=cell, clip=True, clip_threshold=0.01, optimizer="sgd", lr=0.5))
     for _ in range(3):
         before = {n: p.detach().clone() for n, p in tr.model.named_parameters()}
         rec = tr.step()
@@ -575,20 +577,20 @@ def test_clipping_caps_the_norm(cell: str) -> None:
 
 
 def test_clipping_off_and_below_threshold_leave_the_norm() -> None:
-    off = Trainer(config(model="gru", clip=False))
+    off = Trainer(config(cell="gru", clip=False))
     for _ in range(2):
         rec = off.step()
         assert rec.clip_threshold is None
         assert rec.grad_norm_clipped == rec.grad_norm
         close(_grad_norm(off), rec.grad_norm, "unclipped norm", rtol=1e-5)
-    high = Trainer(config(model="gru", clip=True, clip_threshold=1e6))
+    high = Trainer(config(cell="gru", clip=True, clip_threshold=1e6))
     rec = high.step()
     assert rec.clip_threshold == 1e6 and rec.grad_norm_clipped == rec.grad_norm
 
 
 def test_clip_edit_changes_the_norm_from_the_next_step() -> None:
-    a = Trainer(config(model="lstm"))
-    b = Trainer(config(model="lstm"))
+    a = Trainer(config(cell="lstm"))
+    b = Trainer(config(cell="lstm"))
     a.step(), b.step()
     b.set_param("clip", True)
     b.set_param("clip_threshold", 1e-3)
@@ -617,7 +619,7 @@ def test_exploding_run_records_nonfinite_and_skips_the_update() -> None:
     """init far too large, lr 10, plain SGD: the run overflows within a few steps."""
     tr = Trainer(
         config(
-            model="rnn", task="adding", seq_len=12, init="normal", init_scale=50.0, lr=10.0, optimizer="sgd"
+            cell="rnn", task="adding", seq_len=12, init="normal", init_scale=50.0, lr=10.0, optimizer="sgd"
         )
     )
     bad = None
@@ -643,7 +645,7 @@ def test_exploding_run_records_nonfinite_and_skips_the_update() -> None:
 
 
 def test_nan_weight_is_reported_as_parameter_and_update_skipped() -> None:
-    tr = Trainer(config(model="lstm", task="copy", layers=2))
+    tr = Trainer(config(cell="lstm", task="copy", layers=2))
     tr.step(), tr.step()  # Adam has state now
     with torch.no_grad():
         tr.model.rnn.weight_hh_l1[3, 2] = math.nan
@@ -667,7 +669,7 @@ def test_nan_input_is_located_in_the_forward_pass(cell: str, probe: int) -> None
     """A NaN in the data at t=3 of sample 1: the first non-finite state is layer 0, t=3.
     When sample 1 is also the probe sample, its frame (Jacobian norms included) holds NaNs
     from t=3 on, but recording it must not raise."""
-    tr = Trainer(config(model=cell, task="sine", layers=2, probe_index=probe))
+    tr = Trainer(config(cell=cell, task="sine", layers=2, probe_index=probe))
     sample = tr.task.sample
 
     def poisoned(gen: torch.Generator, batch_size: int) -> Batch:
@@ -695,7 +697,7 @@ def test_nan_input_is_located_in_the_forward_pass(cell: str, probe: int) -> None
 
 @pytest.mark.parametrize("task", list(TASK_SIZES))
 def test_evaluate_is_finite_and_repeatable(task: str) -> None:
-    tr = Trainer(config(task=task, model="gru", dropout=0.3))
+    tr = Trainer(config(task=task, cell="gru", dropout=0.3))
     tr.step()
     state = tr.state_dict()
     loss, metric = tr.evaluate()
@@ -710,7 +712,7 @@ def test_evaluate_is_finite_and_repeatable(task: str) -> None:
 def test_seq2seq_evaluation_decodes_greedily_without_teacher_forcing(task: str) -> None:
     """Validation of a Seq2Seq model is free-running: exact match of greedy decoding from
     <SOS>, each step fed the model's own previous output, never the reference."""
-    tr = Trainer(config(task=task, model="lstm", teacher_forcing=1.0, lr=3e-3, optimizer="adam"))
+    tr = Trainer(config(task=task, cell="lstm", teacher_forcing=1.0, lr=3e-3, optimizer="adam"))
     for _ in range(30):
         tr.step()
     loss, metric = tr.evaluate()
@@ -784,7 +786,7 @@ def _check_probe(p: ProbeSample, tr: Trainer, T_in: int, T_out: int) -> None:
 @pytest.mark.parametrize(("task", "cell"), list(itertools.product(TASK_SIZES, CELLS)))
 def test_every_task_and_cell_runs_with_documented_shapes(task: str, cell: str) -> None:
     L, H = 2, HIDDEN
-    tr = Trainer(config(task=task, model=cell, layers=L, probe_every=2, probe_index=1))
+    tr = Trainer(config(task=task, cell=cell, layers=L, probe_every=2, probe_index=1))
     recs = [tr.step(), tr.step()]
     assert [r.step for r in recs] == [0, 1]
     assert tr.step_count == 2
@@ -825,8 +827,8 @@ def test_every_task_and_cell_runs_with_documented_shapes(task: str, cell: str) -
 
 
 def test_tied_weights_share_one_matrix() -> None:
-    tied = Trainer(config(task="charlm", model="lstm", tie_weights=True))
-    untied = Trainer(config(task="charlm", model="lstm", embed_size=HIDDEN))
+    tied = Trainer(config(task="charlm", cell="lstm", tie_weights=True))
+    untied = Trainer(config(task="charlm", cell="lstm", embed_size=HIDDEN))
     assert tied.model.read_out.weight is tied.model.embed.weight
     V = tied.task.output_size
     assert untied.param_count() - tied.param_count() == V * HIDDEN
@@ -835,7 +837,7 @@ def test_tied_weights_share_one_matrix() -> None:
 
 
 def test_gru_has_fewer_recurrent_parameters_than_lstm() -> None:
-    counts = {c: Trainer(config(model=c)).recurrent_param_count() for c in CELLS}
+    counts = {c: Trainer(config(cell=c)).recurrent_param_count() for c in CELLS}
     H, E = HIDDEN, EMBED
     per_gate = H * E + H * H + 2 * H
     assert counts == {"rnn": per_gate, "gru": 3 * per_gate, "lstm": 4 * per_gate}
@@ -860,7 +862,7 @@ def test_training_never_touches_the_global_rng() -> None:
 
 
 def test_construction_does_not_depend_on_or_consume_the_global_rng() -> None:
-    cfg = config(model="lstm", task="reverse", teacher_forcing=0.5)
+    cfg = config(cell="lstm", task="reverse", teacher_forcing=0.5)
     torch.manual_seed(1)
     a = Trainer(cfg)
     torch.manual_seed(2)
@@ -901,7 +903,7 @@ def test_steps_leave_no_cyclic_garbage(model: str, task: str) -> None:
     import gc
 
     cfg = TrainConfig(
-        model=model, task=task, seq_len=6, delay=2, batch_size=4, hidden_size=8, layers=2, dropout=0.1
+        cell=model, task=task, seq_len=6, delay=2, batch_size=4, hidden_size=8, layers=2, dropout=0.1
     )
     tr = Trainer(cfg)
     tr.step(probe=True)  # warm-up: first calls may build caches

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-TINY = dict(model="lstm", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu")
+TINY = dict(cell="lstm", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu")
 
 
 @pytest.fixture(autouse=True)

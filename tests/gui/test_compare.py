@@ -15,7 +15,7 @@ CFG = dict(task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device
 
 def _record(path, model, steps, *, branch_at=None, lr=None):
     settings = RecordSettings(checkpoint_every=5, frame_every=4)
-    with LiveSession.create(path, Trainer(TrainConfig(model=model, **CFG)), settings=settings) as live:
+    with LiveSession.create(path, Trainer(TrainConfig(cell=model, **CFG)), settings=settings) as live:
         live.run(steps)
         if branch_at is not None:
             live.rewind(branch_at)
@@ -409,7 +409,7 @@ def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
     cfg = dict(CFG, seq_len=16, layers=2)
     other = tmp_path / "gru.rnnscope"
     settings = RecordSettings(checkpoint_every=5, frame_every=4)
-    with LiveSession.create(other, Trainer(TrainConfig(model="gru", **cfg)), settings=settings) as live:
+    with LiveSession.create(other, Trainer(TrainConfig(cell="gru", **cfg)), settings=settings) as live:
         live.run(5)
     win = _open(qtbot, CompareSource(branched, _branches(branched)[0]), CompareSource(other))
     try:
@@ -438,7 +438,7 @@ def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
         assert win.cursor.t == 15
         # a run with no steps, and a file that is not there: said so, nothing breaks
         empty = tmp_path / "empty.rnnscope"
-        LiveSession.create(empty, Trainer(TrainConfig(model="rnn", **CFG)), settings=settings).close()
+        LiveSession.create(empty, Trainer(TrainConfig(cell="rnn", **CFG)), settings=settings).close()
         win2 = _open(qtbot, CompareSource(empty), CompareSource(other))
         try:
             assert "A has no steps yet" in win2.banner.text()
@@ -465,7 +465,7 @@ def test_a_side_with_no_frame_does_not_widen_the_shared_scale(qtbot, rnn_file, t
 
     empty = tmp_path / "empty.rnnscope"
     settings = RecordSettings(checkpoint_every=5, frame_every=4)
-    LiveSession.create(empty, Trainer(TrainConfig(model="rnn", **CFG)), settings=settings).close()
+    LiveSession.create(empty, Trainer(TrainConfig(cell="rnn", **CFG)), settings=settings).close()
     win = _open(qtbot, CompareSource(rnn_file), CompareSource(empty), panel="states")
     try:
         pa, pb = win.current_panels()

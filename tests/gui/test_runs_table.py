@@ -90,7 +90,7 @@ def test_gru_vs_lstm_rows_match_the_runs(win, qtbot):
             total, recurrent = counts(trainer)
             assert (row.params, row.recurrent) == (total, recurrent)
             assert table_text(panel, i, "params") == f"{total:,}"
-            assert table_text(panel, i, "cell") == DEMOS["gru-vs-lstm"].runs[label].model
+            assert table_text(panel, i, "cell") == DEMOS["gru-vs-lstm"].runs[label].cell
             last = s.summary(2, branch=bid)
             assert (row.loss, row.metric) == (last.loss, last.metric)
             assert table_text(panel, i, "loss") == row_texts(row)[COL["loss"]]

@@ -138,7 +138,7 @@ def test_structural_change_starts_a_new_run_in_the_same_session(window, qtbot):
     run_steps(qtbot, window, 3)
     params = window.panels["params"]
     params.set_value("hidden_size", 12)
-    params.set_value("model", "gru")
+    params.set_value("cell", "gru")
     assert c.config.hidden_size == 8  # staged only
     params.params.child("structural", "apply").activate()
     qtbot.waitUntil(lambda: c.config.hidden_size == 12 and c.steps == 0 and not c.busy_text, timeout=T)
@@ -233,11 +233,11 @@ def test_other_cells_and_seq2seq_draw(window, qtbot):
     c = window.controller
     for cfg, gates in (
         (
-            TrainConfig(model="rnn", task="adding", hidden_size=8, seq_len=8, batch_size=4, device="cpu"),
+            TrainConfig(cell="rnn", task="adding", hidden_size=8, seq_len=8, batch_size=4, device="cpu"),
             {"tanh'"},
         ),
         (
-            TrainConfig(model="gru", task="reverse", hidden_size=8, seq_len=5, batch_size=4, device="cpu"),
+            TrainConfig(cell="gru", task="reverse", hidden_size=8, seq_len=5, batch_size=4, device="cpu"),
             {"r", "z", "n"},
         ),
     ):
@@ -267,7 +267,7 @@ def test_opening_a_file_that_is_not_a_session_is_refused(window, qtbot, tmp_path
 def test_layer_selector_shows_the_chosen_layer(window, qtbot):
     c = window.controller
     cfg = TrainConfig(
-        model="lstm", task="copy", hidden_size=8, layers=2, seq_len=10, delay=3, batch_size=4, device="cpu"
+        cell="lstm", task="copy", hidden_size=8, layers=2, seq_len=10, delay=3, batch_size=4, device="cpu"
     )
     c.new_run(cfg)
     qtbot.waitUntil(lambda: c.config == cfg and not c.busy_text, timeout=T)
@@ -292,7 +292,7 @@ def test_switching_cells_reuses_the_heatmap_grids(window, qtbot):
     assert set(lstm_gates) == {"i", "f", "g", "o"} and set(lstm_states) == {"c", "h", "dc", "dh"}
     lstm_cfg = c.config
     for cfg in (
-        TrainConfig(model="gru", task="copy", hidden_size=8, seq_len=8, delay=3, batch_size=4, device="cpu"),
+        TrainConfig(cell="gru", task="copy", hidden_size=8, seq_len=8, delay=3, batch_size=4, device="cpu"),
         lstm_cfg,
     ):
         c.new_run(cfg)

@@ -44,7 +44,7 @@ def test_menu_lists_every_demo_by_title(win):
 
 def test_default_demo_is_an_lstm_on_the_copy_task():
     cfg = next(iter(DEMOS[DEFAULT_DEMO].runs.values()))
-    assert (cfg.model, cfg.task) == ("lstm", "copy")
+    assert (cfg.cell, cfg.task) == ("lstm", "copy")
 
 
 def test_choosing_a_demo_starts_all_its_runs(win, qtbot):

@@ -17,7 +17,7 @@ from sessions.record_codec import SUMMARY_COLUMNS
 
 def tiny_config(**changes: object) -> TrainConfig:
     base = TrainConfig(
-        model="lstm",
+        cell="lstm",
         task="copy",
         hidden_size=8,
         seq_len=8,

@@ -16,6 +16,7 @@ import pytest
 import torch
 from cpu_kinds import producible, run_as
 
+from engine.config import TrainConfig
 from sessions import RegenerationMismatch, Session
 from sessions.provenance import summary_deviation
 from sessions.record_codec import diff_records
@@ -46,6 +47,7 @@ def test_v1_sample_stored_values(sample: Path) -> None:
         ]
         assert s.branch.name == "alt" and len(s) == 7
         assert s.branches()[0].config["hidden_size"] == 8 and s.branches()[0].config["model"] == "lstm"
+        assert TrainConfig.from_dict(s.branches()[0].config).cell == "lstm"  # the old key is read
         main = s.summaries(branch="main")
         assert main.loss.tolist() == MAIN_LOSS
         assert main.grad_norm[3] == 0.5207455158233643

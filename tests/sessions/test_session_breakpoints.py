@@ -83,13 +83,13 @@ def test_new_run_adds_a_root_branch(tmp_path: Path) -> None:
     path = tmp_path / "runs.rnnscope"
     with LiveSession.create(path, Trainer(tiny_config()), settings=SETTINGS, branch_name="LSTM") as live:
         live.run(3)
-        other = live.new_run(tiny_config(model="rnn"), "RNN", switch=False)
+        other = live.new_run(tiny_config(cell="rnn"), "RNN", switch=False)
         assert other.parent is None and other.fork_step == 0 and live.branch.name == "LSTM"
         live.run(2)  # still recording the first run
         with pytest.raises(ValueError, match="exists already"):
             live.new_run(tiny_config(), "RNN")
-        third = live.new_run(Trainer(tiny_config(model="gru")))
-        assert live.branch.id == third.id and live.trainer.config.model == "gru"
+        third = live.new_run(Trainer(tiny_config(cell="gru")))
+        assert live.branch.id == third.id and live.trainer.config.cell == "gru"
         live.run(2)
     with Session.open(path) as s:
         assert [(b.name, b.parent) for b in s.branches()] == [
@@ -99,7 +99,7 @@ def test_new_run_adds_a_root_branch(tmp_path: Path) -> None:
         ]
         assert s.length("LSTM") == 5 and s.length("RNN") == 0 and s.length(third.id) == 2
         assert s.branch.id == third.id  # the head follows the switched run
-        assert s.trainer_at(0, branch="RNN").config.model == "rnn"
+        assert s.trainer_at(0, branch="RNN").config.cell == "rnn"
     with LiveSession.resume(path, branch="RNN") as live:  # the waiting run trains when resumed
         live.run(2)
     with Session.open(path) as s:

@@ -33,7 +33,7 @@ LIMIT_S = 150.0  # the whole child
 READ_ALL = r"""
 import contextlib, hashlib, io, json, signal, sys, traceback, warnings
 import numpy as np
-from main import main
+from cli.main import main
 from sessions import Session, SessionError
 from engine.record import FRAME_FIELDS
 warnings.simplefilter("ignore")

@@ -29,7 +29,7 @@ import sys, torch
 from engine import TrainConfig, Trainer
 from sessions import LiveSession, RecordSettings
 torch.set_num_threads(2)
-cfg = TrainConfig(model="lstm", task="copy", hidden_size=8, seq_len=8, delay=2, batch_size=4, seed=0,
+cfg = TrainConfig(cell="lstm", task="copy", hidden_size=8, seq_len=8, delay=2, batch_size=4, seed=0,
                   device="cpu", probe_every=0)
 settings = RecordSettings(checkpoint_every=5, frame_every=3)
 with LiveSession.create(sys.argv[1] if len(sys.argv) > 1 else PATH, Trainer(cfg), settings=settings) as live:

@@ -585,7 +585,7 @@ def _run(cfg: TrainConfig, steps: int, bps: BreakpointSet) -> tuple[list[StepRec
 
 def test_real_exploding_run_pauses_on_nonfinite() -> None:
     cfg = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="sine",
         hidden_size=32,
         seq_len=50,
@@ -609,7 +609,7 @@ def test_real_exploding_run_pauses_on_nonfinite() -> None:
 
 def test_real_nonfinite_gradient_is_located() -> None:
     cfg = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="copy",
         hidden_size=32,
         seq_len=200,
@@ -633,7 +633,7 @@ def test_real_nonfinite_gradient_is_located() -> None:
 
 def test_real_huge_gradient_norm_is_measured_not_reported_as_overflow() -> None:
     cfg = TrainConfig(
-        model="rnn",
+        cell="rnn",
         task="copy",
         hidden_size=32,
         seq_len=100,
@@ -656,7 +656,7 @@ def test_real_huge_gradient_norm_is_measured_not_reported_as_overflow() -> None:
 
 def test_real_lstm_forget_gate_and_gradient_ratio() -> None:
     cfg = TrainConfig(
-        model="lstm", task="copy", hidden_size=16, seq_len=40, delay=20, batch_size=8, probe_every=0
+        cell="lstm", task="copy", hidden_size=16, seq_len=40, delay=20, batch_size=8, probe_every=0
     )
     tr = Trainer(cfg)
     plain = tr.step()  # no frame: the forget-gate breakpoint cannot be evaluated
@@ -679,7 +679,7 @@ def test_real_lstm_forget_gate_and_gradient_ratio() -> None:
 
 def test_real_seq2seq_records() -> None:
     cfg = TrainConfig(
-        model="lstm", decoder_model="gru", task="reverse", hidden_size=16, seq_len=6, batch_size=8
+        cell="lstm", decoder_cell="gru", task="reverse", hidden_size=16, seq_len=6, batch_size=8
     )
     rec = Trainer(cfg).step(probe=True)
     assert Breakpoint("nonfinite").hit(rec) is None

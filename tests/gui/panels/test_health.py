@@ -43,9 +43,7 @@ def test_gated_cells_show_each_gate_blocks_singular_values_without_the_line_at_o
     assert "per gate" in title_text(health.sv_plot) and all(g in title_text(health.sv_plot) for g in "ifgo")
     assert "the gain on the right" in health.sv_plot.toolTip()
 
-    rnn = TrainConfig(
-        model="rnn", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu"
-    )
+    rnn = TrainConfig(cell="rnn", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu")
     c, health = _train(window, qtbot, rnn)
     shown = [cv for cv in health.sv_curves if cv.yData is not None and len(cv.yData)]
     assert len(shown) == 1
@@ -56,7 +54,7 @@ def test_gated_cells_show_each_gate_blocks_singular_values_without_the_line_at_o
 
 def test_every_layer_and_part_of_a_seq2seq_model_is_selectable(window, qtbot):
     cfg = TrainConfig(
-        model="lstm", decoder_model="gru", task="reverse", layers=2, hidden_size=8, seq_len=6, batch_size=4,
+        cell="lstm", decoder_cell="gru", task="reverse", layers=2, hidden_size=8, seq_len=6, batch_size=4,
         device="cpu",
     )  # fmt: skip
     c, health = _train(window, qtbot, cfg)
