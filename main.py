@@ -10,7 +10,7 @@ The command line lives in cli/main.py (``rnnscope --help`` lists it all).
 
 from __future__ import annotations
 
-from cli.main import main
+from rnnscope.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

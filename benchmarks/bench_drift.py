@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from engine import TrainConfig, Trainer, numerics
+from rnnscope.engine import TrainConfig, Trainer, numerics
 
 CHECKS = (10, 25, 50, 75, 100, 200, 300, 500, 1000)
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import torch
 from torch import nn
 
-from engine import TrainConfig, Trainer, native
-from engine.tasks import make_task
+from rnnscope.engine import TrainConfig, Trainer, native
+from rnnscope.engine.tasks import make_task
 
 SHAPES = ((32, 50, 64), (32, 100, 256))
 

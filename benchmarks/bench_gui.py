@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import torch
 
-from engine import TrainConfig, Trainer
+from rnnscope.engine import TrainConfig, Trainer
 
 
 def headless(cfg: TrainConfig, steps: int) -> float:
@@ -55,8 +55,8 @@ def headless(cfg: TrainConfig, steps: int) -> float:
 
 
 def recorded(cfg: TrainConfig, steps: int, folder: Path) -> float:
-    from gui.controller import GUI_RECORDING
-    from sessions.live import LiveSession
+    from rnnscope.gui.controller import GUI_RECORDING
+    from rnnscope.sessions.live import LiveSession
 
     path = folder / f"recorded-{time.monotonic_ns()}.rnnscope"
     live = LiveSession.create(path, Trainer(cfg), settings=GUI_RECORDING)
@@ -77,7 +77,7 @@ class WindowProbe:
     def __init__(self, app, cfg: TrainConfig) -> None:
         from PySide6.QtCore import QTimer
 
-        from gui.main_window import MainWindow
+        from rnnscope.gui.main_window import MainWindow
 
         self.app = app
         self.win = MainWindow(interactive=False)
@@ -92,7 +92,7 @@ class WindowProbe:
         self._last = None
         self.win.controller.new_run(cfg)
         self._wait(lambda: self.win.controller.mode == "live", 120)
-        from gui.app import freeze_startup_heap
+        from rnnscope.gui.app import freeze_startup_heap
 
         freeze_startup_heap()  # as run_gui does
 
@@ -205,7 +205,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="rnnscope-bench-") as tmp:
         os.environ["RNNSCOPE_CONFIG_DIR"] = tmp
-        from gui.app import make_app
+        from rnnscope.gui.app import make_app
 
         app = make_app()
         probe = WindowProbe(app, cfg)

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from engine import TrainConfig, Trainer
-from sessions import LiveSession, RecordSettings, Session, SessionError
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.sessions import LiveSession, RecordSettings, Session, SessionError
 
 SHAPE = {"cell": "lstm", "task": "copy", "hidden_size": 64, "seq_len": 50, "batch_size": 32}
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from cli.options import add_config_options
+from rnnscope.cli.options import add_config_options
 
 COMMANDS = {
     "gui": "open the debugger window (the default command)",
@@ -72,7 +72,7 @@ def _positive_seconds(text: str) -> float:
 
 
 def _demo_names() -> str:
-    from engine.demos import DEFAULT_DEMO, DEMOS
+    from rnnscope.engine.demos import DEFAULT_DEMO, DEMOS
 
     return ", ".join(f"{n} (default)" if n == DEFAULT_DEMO else n for n in DEMOS)
 
@@ -115,7 +115,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--force", action="store_true", help="with --out: replace an existing file (its recording is lost)"
     )
-    from sessions.writer import RecordSettings
+    from rnnscope.sessions.writer import RecordSettings
 
     every = RecordSettings().checkpoint_every
     p.add_argument(
@@ -197,13 +197,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser, _ = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":
-        from cli.train import run_train
+        from rnnscope.cli.train import run_train
 
         return run_train(args)
     if args.command in ("info", "export"):
-        from cli.sessions import run_export, run_info
+        from rnnscope.cli.sessions import run_export, run_info
 
         return run_info(args) if args.command == "info" else run_export(args)
-    from gui.app import run_gui
+    from rnnscope.gui.app import run_gui
 
     return run_gui(args)

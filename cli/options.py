@@ -12,8 +12,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import FIELD_TYPES, KNOBS, Knob, TrainConfig
-from engine.tasks import TASKS, task_names
+from rnnscope.engine.config import FIELD_TYPES, KNOBS, Knob, TrainConfig
+from rnnscope.engine.tasks import TASKS, task_names
 
 # Options named differently from their field: ``--clip THRESHOLD`` sets clip and clip_threshold.
 ALIASES = {"cell": ("--model",)}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 
 def run_info(args: argparse.Namespace) -> int:
-    from sessions import SessionError
-    from sessions.cli import info
+    from rnnscope.sessions import SessionError
+    from rnnscope.sessions.cli import info
 
     try:
         print(info(args.path))
@@ -24,8 +24,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from sessions import SessionError
-    from sessions.cli import export_step
+    from rnnscope.sessions import SessionError
+    from rnnscope.sessions.cli import export_step
 
     path = Path(args.path)
     out = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}.{args.format}"

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from engine import native
+from rnnscope.engine import native
 
 
 def _fmt(v: float) -> str:
@@ -24,7 +24,7 @@ def _fmt(v: float) -> str:
 
 def _describe_existing(path: Path) -> str:
     """What replacing ``path`` would lose, in a few words."""
-    from sessions import Session, SessionError
+    from rnnscope.sessions import Session, SessionError
 
     try:
         with Session.open(path) as s:
@@ -36,8 +36,8 @@ def _describe_existing(path: Path) -> str:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from cli.options import config_from_args
-    from engine import Trainer
+    from rnnscope.cli.options import config_from_args
+    from rnnscope.engine import Trainer
 
     if args.steps < 1:
         print("rnnscope: error: --steps must be at least 1", file=sys.stderr)
@@ -65,9 +65,9 @@ def run_train(args: argparse.Namespace) -> int:
 
     live = None
     if args.out:
-        from sessions import SessionError
-        from sessions.live import LiveSession
-        from sessions.writer import RecordSettings
+        from rnnscope.sessions import SessionError
+        from rnnscope.sessions.live import LiveSession
+        from rnnscope.sessions.writer import RecordSettings
 
         settings = RecordSettings()
         if args.checkpoint_every is not None:

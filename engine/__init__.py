@@ -2,9 +2,9 @@
 
 Qt-free and GUI-free: everything it reports is numpy (StepRecord)."""
 
-from engine.config import LIVE_FIELDS, TrainConfig
-from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
-from engine.trainer import Edit, Trainer
+from rnnscope.engine.config import LIVE_FIELDS, TrainConfig
+from rnnscope.engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
+from rnnscope.engine.trainer import Edit, Trainer
 
 __all__ = [
     "LIVE_FIELDS",

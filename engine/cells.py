@@ -34,8 +34,8 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx
 
-from engine import loops, native
-from engine.loops import shift_in
+from rnnscope.engine import loops, native
+from rnnscope.engine.loops import shift_in
 
 
 @dataclass

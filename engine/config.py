@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from engine.tasks import TASKS, task_names
+from rnnscope.engine.tasks import TASKS, task_names
 
 CELLS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("sgd", "adam")

@@ -12,9 +12,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from engine import native, numerics
-from engine.cells import Capture
-from engine.record import NonFinite
+from rnnscope.engine import native, numerics
+from rnnscope.engine.cells import Capture
+from rnnscope.engine.record import NonFinite
 
 JACOBIAN_ITERS = 48  # at most this many Lanczos steps for a step Jacobian's norm
 JACOBIAN_CHECK_EVERY = 4  # Lanczos steps between convergence checks (each an eigensolve)

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from engine.cells import Capture
-from engine.diagnostics import jacobian_norms, masked_batch_mean_norm, whh_singular_values
-from engine.layers import RecurrentStack
-from engine.record import GATE_NAMES, PartRecord
+from rnnscope.engine.cells import Capture
+from rnnscope.engine.diagnostics import jacobian_norms, masked_batch_mean_norm, whh_singular_values
+from rnnscope.engine.layers import RecurrentStack
+from rnnscope.engine.record import GATE_NAMES, PartRecord
 
 
 def _np(x: Tensor) -> np.ndarray:

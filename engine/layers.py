@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from engine.cells import GATES_PER_CELL, Capture, GRURecurrence, LSTMRecurrence, RNNRecurrence
+from rnnscope.engine.cells import GATES_PER_CELL, Capture, GRURecurrence, LSTMRecurrence, RNNRecurrence
 
 # Called on the input of layer l (l >= 1) and may drop units (dropout between layers).
 Between = Callable[[Tensor, int], Tensor]

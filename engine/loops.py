@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from engine import numerics
+from rnnscope.engine import numerics
 
 
 def shift_in(first: Tensor, seq: Tensor) -> Tensor:

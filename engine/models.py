@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from engine.cells import Capture
-from engine.config import TrainConfig
-from engine.layers import RecurrentStack
-from engine.tasks import SOS_ID, Batch, Task
+from rnnscope.engine.cells import Capture
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.layers import RecurrentStack
+from rnnscope.engine.tasks import SOS_ID, Batch, Task
 
 
 @dataclass

@@ -24,14 +24,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from engine import native, numerics
-from engine.config import LIVE_FIELDS, TrainConfig
-from engine.device import resolve_device
-from engine.diagnostics import locate_nonfinite
-from engine.frames import part_record
-from engine.models import RunContext, Seq2SeqModel, SequenceModel, build_model, teacher_forced_inputs
-from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
-from engine.tasks import SOS_ID, Batch, make_task
+from rnnscope.engine import native, numerics
+from rnnscope.engine.config import LIVE_FIELDS, TrainConfig
+from rnnscope.engine.device import resolve_device
+from rnnscope.engine.diagnostics import locate_nonfinite
+from rnnscope.engine.frames import part_record
+from rnnscope.engine.models import RunContext, Seq2SeqModel, SequenceModel, build_model, teacher_forced_inputs
+from rnnscope.engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
+from rnnscope.engine.tasks import SOS_ID, Batch, make_task
 
 STATE_FORMAT = 1
 

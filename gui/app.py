@@ -79,14 +79,14 @@ def run_gui(args: Any) -> int:
         import torch
 
         torch.set_num_threads(int(threads))
-    from engine.demos import DEFAULT_DEMO, get_demo
+    from rnnscope.engine.demos import DEFAULT_DEMO, get_demo
 
     try:
         demo = get_demo(getattr(args, "demo", None) or DEFAULT_DEMO)
     except ValueError as exc:
         sys.stderr.write(f"rnnscope: error: {exc}\n")
         return 2
-    from engine import native
+    from rnnscope.engine import native
 
     try:
         native.mode()
@@ -100,8 +100,8 @@ def run_gui(args: Any) -> int:
         return 2
 
     app = make_app()
-    from gui import settings
-    from gui.main_window import MainWindow
+    from rnnscope.gui import settings
+    from rnnscope.gui.main_window import MainWindow
 
     settings.prune_unsaved()
     win = MainWindow(interactive=not screenshot, restore_layout=not screenshot)
@@ -280,9 +280,9 @@ def _train_all(app: Any, win: Any, steps: int, timeout: float) -> bool:
 def _compare_shot(app: Any, win: Any, out: Path, timeout: float) -> str:
     """Save the compare window of the demo's first and last runs beside ``out``; its path, or
     "" when it could not be made."""
-    from gui.compare import CompareSource
-    from gui.compare.window import PANELS
-    from gui.main_window import DEMO_PANELS
+    from rnnscope.gui.compare import CompareSource
+    from rnnscope.gui.compare.window import PANELS
+    from rnnscope.gui.main_window import DEMO_PANELS
 
     c = win.controller
     runs = list(c.demo_runs().items())

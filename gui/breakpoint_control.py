@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.breakpoints import Breakpoint, BreakpointSet, Hit, default_breakpoints
-from gui.history import Event
-from sessions.breakpoints import HIT_EVENT, hit_from_event, load_breakpoints
+from rnnscope.engine.breakpoints import Breakpoint, BreakpointSet, Hit, default_breakpoints
+from rnnscope.gui.history import Event
+from rnnscope.sessions.breakpoints import HIT_EVENT, hit_from_event, load_breakpoints
 
 if TYPE_CHECKING:
-    from sessions.session import Session
+    from rnnscope.sessions.session import Session
 
 NONFINITE_ID = "nonfinite"
 

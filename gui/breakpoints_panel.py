@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.breakpoints import EXPRESSION_FUNCTIONS, EXPRESSION_NAMES, KIND_INFO, Breakpoint, Hit
+from rnnscope.engine.breakpoints import EXPRESSION_FUNCTIONS, EXPRESSION_NAMES, KIND_INFO, Breakpoint, Hit
 
 ERROR_STYLE = "color: #ff7070;"
 FRAME_NOTE = " (forces a probe frame every step: slower)"

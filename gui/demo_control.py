@@ -21,11 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.demos import DEMOS, Demo, Suggestion
+from rnnscope.engine.demos import DEMOS, Demo, Suggestion
 
 if TYPE_CHECKING:
-    from gui.worker import TrainingWorker
-    from sessions.session import Session
+    from rnnscope.gui.worker import TrainingWorker
+    from rnnscope.sessions.session import Session
 
 META_KEY = "demo"
 

@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.demos import Demo, Suggestion
-from engine.demos.figures import HEADING as FIGURES_HEADING
-from engine.demos.figures import RunFacts, figures
-from gui import settings
+from rnnscope.engine.demos import Demo, Suggestion
+from rnnscope.engine.demos.figures import HEADING as FIGURES_HEADING
+from rnnscope.engine.demos.figures import RunFacts, figures
+from rnnscope.gui import settings
 
 LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
 UI = {  # the panel's own words

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.step_through import gif_available
+from rnnscope.gui.step_through import gif_available
 
 MAX_SIDE = 16384
 

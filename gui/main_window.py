@@ -24,22 +24,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.demos import DEMOS, Demo
-from gui import gc_guard, settings, snapshot
-from gui.breakpoints_panel import BreakpointsPanel
-from gui.compare import CompareSource, CompareWindow
-from gui.compare.dialog import CompareDialog
-from gui.controller import RunController
-from gui.cursor import TimeCursor
-from gui.explanation import ExplanationPanel
-from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
-from gui.panels.runs import RunsPanel
-from gui.params import ParamsPanel
-from gui.properties import PropertiesDialog
-from gui.status import StatusBar
-from gui.teaching_export import TeachingExport
-from gui.transport import TransportBar
-from sessions.export import write_record
+from rnnscope.engine.demos import DEMOS, Demo
+from rnnscope.gui import gc_guard, settings, snapshot
+from rnnscope.gui.breakpoints_panel import BreakpointsPanel
+from rnnscope.gui.compare import CompareSource, CompareWindow
+from rnnscope.gui.compare.dialog import CompareDialog
+from rnnscope.gui.controller import RunController
+from rnnscope.gui.cursor import TimeCursor
+from rnnscope.gui.explanation import ExplanationPanel
+from rnnscope.gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from rnnscope.gui.panels.runs import RunsPanel
+from rnnscope.gui.params import ParamsPanel
+from rnnscope.gui.properties import PropertiesDialog
+from rnnscope.gui.status import StatusBar
+from rnnscope.gui.teaching_export import TeachingExport
+from rnnscope.gui.transport import TransportBar
+from rnnscope.sessions.export import write_record
 
 REDRAW_MS = 33
 # engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)

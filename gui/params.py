@@ -18,9 +18,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from engine import LIVE_FIELDS, TrainConfig
-from engine.config import FIELD_TYPES, KNOBS
-from engine.tasks import TASKS
+from rnnscope.engine import LIVE_FIELDS, TrainConfig
+from rnnscope.engine.config import FIELD_TYPES, KNOBS
+from rnnscope.engine.tasks import TASKS
 
 SAME = KNOBS["decoder_cell"].none_means
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
-from sessions import SessionError
-from sessions.cli import info
+from rnnscope.sessions import SessionError
+from rnnscope.sessions.cli import info
 
 
 def report(path: Path | None) -> str:

@@ -13,18 +13,18 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import TrainConfig, Trainer
-from engine.tasks import make_task
-from gui import settings
-from gui.history import Event
-from sessions.errors import SessionError
-from sessions.live import LiveSession
-from sessions.session import Session
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.engine.tasks import make_task
+from rnnscope.gui import settings
+from rnnscope.gui.history import Event
+from rnnscope.sessions.errors import SessionError
+from rnnscope.sessions.live import LiveSession
+from rnnscope.sessions.session import Session
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from gui.worker import TrainingWorker
+    from rnnscope.gui.worker import TrainingWorker
 
 
 def describe(exc: BaseException) -> str:

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from engine import LIVE_FIELDS, TrainConfig, Trainer
-from gui import validation
-from gui.validation import Point
+from rnnscope.engine import LIVE_FIELDS, TrainConfig, Trainer
+from rnnscope.gui import validation
+from rnnscope.gui.validation import Point
 
 RECENT_STEPS = 50  # the step time is the median over this many of the newest steps
 

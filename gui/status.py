@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
 
-from engine import native
+from rnnscope.engine import native
 
 
 def _fmt_loss(x: float) -> str:
@@ -66,7 +66,7 @@ class StatusBar(QStatusBar):
     def _numerics_tip(self) -> str:
         """Which loops run and what decides the bits of a step in this process (the numerics
         fingerprint a recording stores; File > Properties compares it with the file's)."""
-        from engine import numerics
+        from rnnscope.engine import numerics
 
         loops = native.planned_variant()
         lines = numerics.describe(numerics.fingerprint(kernels=loops, device=self.controller.device or "cpu"))

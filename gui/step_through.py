@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
-from gui import snapshot
+from rnnscope.gui import snapshot
 
 FRAME_TIMEOUT = 120.0  # s to wait for one step (a long regeneration)
 Background = Callable[[Callable[[], Any], Callable[[Any, BaseException | None], None]], None]

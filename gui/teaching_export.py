@@ -18,10 +18,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QFileDialog, QMenu, QProgressDialog, QWidget
 
-from gui.export_dialogs import AnimationDialog, SizeDialog
-from gui.step_through import StepThrough, StepThroughOptions
-from sessions.export import write_gradient_flow
-from sessions.session import Session
+from rnnscope.gui.export_dialogs import AnimationDialog, SizeDialog
+from rnnscope.gui.step_through import StepThrough, StepThroughOptions
+from rnnscope.sessions.export import write_gradient_flow
+from rnnscope.sessions.session import Session
 
 
 class TeachingExport(QObject):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import colormaps
+from rnnscope.gui import colormaps
 
 SPEEDS = [("max", None), ("100 /s", 100.0), ("30 /s", 30.0), ("10 /s", 10.0), ("3 /s", 3.0), ("1 /s", 1.0)]
 

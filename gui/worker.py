@@ -37,9 +37,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from engine.breakpoints import BreakpointSet, default_breakpoints
-from gui.validation import QUIET_S, ValidationSchedule
-from sessions.breakpoints import record_hit, save_breakpoints
+from rnnscope.engine.breakpoints import BreakpointSet, default_breakpoints
+from rnnscope.gui.validation import QUIET_S, ValidationSchedule
+from rnnscope.sessions.breakpoints import record_hit, save_breakpoints
 
 Post = Callable[[str, Any], None]
 
@@ -59,6 +59,35 @@ def _lower_priority() -> None:
         )
 
 
+class _PendingSteps:
+    """A count of single steps asked for. The GUI thread adds to it while the worker takes from
+    it: ``n += 1`` on one thread and ``n -= 1`` on another can lose an update (each is a read and
+    a write), so both go through one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._n = 0
+
+    @property
+    def count(self) -> int:
+        return self._n
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._n += n
+
+    def take_one(self) -> bool:
+        with self._lock:
+            if self._n <= 0:
+                return False
+            self._n -= 1
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._n = 0
+
+
 class TrainingWorker:
     def __init__(self, post: Post) -> None:
         self._post = post
@@ -68,7 +97,7 @@ class TrainingWorker:
         self._lock = threading.Lock()
         self._records: list[Any] = []
         self._playing = False
-        self._pending_steps = 0
+        self._pending = _PendingSteps()  # single steps asked for (GUI thread adds, worker takes)
         self._until: int | None = None
         self._interval = 0.0  # seconds between steps (speed limit); 0 = as fast as possible
         self._quit = False
@@ -95,11 +124,11 @@ class TrainingWorker:
 
     def pause(self) -> None:
         self._until = None
-        self._pending_steps = 0
+        self._pending.clear()
         self._set_playing(False)
 
     def step(self, n: int = 1) -> None:
-        self._pending_steps += n
+        self._pending.add(n)
         self._wake.set()
 
     def run_until(self, step: int) -> None:
@@ -159,7 +188,7 @@ class TrainingWorker:
             self._run_commands()
             if self._quit:
                 break
-            want = self._playing or self._pending_steps > 0
+            want = self._playing or self._pending.count > 0
             if not want or self.live is None:
                 self._rest()
                 continue
@@ -180,7 +209,7 @@ class TrainingWorker:
             rec = self.live.step(probe=True if bps.needs_frame else None)
             hits = bps.check(rec) if len(bps) else []
         except Exception as exc:
-            self._pending_steps = 0
+            self._pending.clear()
             self._until = None
             self._set_playing(False)
             self._post("error", exc)
@@ -195,14 +224,13 @@ class TrainingWorker:
                 record_hit(self.live, hit)
         except Exception as exc:  # a recording error: shown now, the next step raises it again
             self._post("error", exc)
-        if self._pending_steps > 0:
-            self._pending_steps -= 1
+        self._pending.take_one()
         if self._until is not None and rec.step + 1 >= self._until:
             self._until = None
             self._set_playing(False)
         if hits:
             if self.pause_on_hit:
-                self._pending_steps = 0
+                self._pending.clear()
                 self._until = None
                 self._set_playing(False)
             self._post("hits", (rec, hits))

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from sessions.errors import BlobError
+from rnnscope.sessions.errors import BlobError
 
 BLOB_MAGIC = b"RSB\x01"
 PACK_MAGIC = b"RSP\x01"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.breakpoints import BreakpointSet, Hit
-from sessions.errors import SessionError
+from rnnscope.engine.breakpoints import BreakpointSet, Hit
+from rnnscope.sessions.errors import SessionError
 
 META_KEY = "breakpoints"
 HIT_EVENT = "breakpoint"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sessions.errors import SessionError
+from rnnscope.sessions.errors import SessionError
 
 TABLES = ("steps", "frames", "checkpoints")
 

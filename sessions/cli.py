@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sessions.errors import SessionError
-from sessions.export import FORMATS, write_record
-from sessions.session import Session
+from rnnscope.sessions.errors import SessionError
+from rnnscope.sessions.export import FORMATS, write_record
+from rnnscope.sessions.session import Session
 
 
 def _mb(n: int) -> str:
@@ -71,7 +71,7 @@ def info(path: str | os.PathLike[str]) -> str:
 def here_fingerprint(s: Session) -> dict[str, Any]:
     """The fingerprint a regeneration of ``s`` would run under in this process, without
     compiling or loading the C++ kernels to find out (a first build takes seconds)."""
-    from engine import native, numerics
+    from rnnscope.engine import native, numerics
 
     kernels = "torch" if s.kernels == "torch" else native.planned_variant()
     return numerics.fingerprint(kernels=kernels, rev=s.revision)
@@ -79,7 +79,7 @@ def here_fingerprint(s: Session) -> dict[str, Any]:
 
 def numerics_report(s: Session, by_id: dict[int, Any]) -> list[str]:
     """Which machine kinds recorded the file, this one, and whether replay here is bit for bit."""
-    from engine import numerics
+    from rnnscope.engine import numerics
 
     lines = ["recorded on"]
     for e in s.numerics:

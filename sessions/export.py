@@ -39,9 +39,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from engine.record import FRAME_FIELDS, GATE_NAMES, PROBE_FIELDS, StepRecord
-from sessions.errors import SessionError
-from sessions.summaries import Summaries
+from rnnscope.engine.record import FRAME_FIELDS, GATE_NAMES, PROBE_FIELDS, StepRecord
+from rnnscope.sessions.errors import SessionError
+from rnnscope.sessions.summaries import Summaries
 
 FORMATS = ("npz", "csv")
 RECORD_CSV_HEADER = ("step", "part", "array", "layer", "t", "unit", "value")

@@ -24,14 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import numerics
-from engine.record import StepRecord
-from sessions import provenance, schema
-from sessions.errors import SessionError
-from sessions.replay import TrainerFactory, default_factory, pin_numerics
-from sessions.session import Session
-from sessions.timeline import Branch, owner
-from sessions.writer import Recorder, RecordSettings
+from rnnscope.engine import numerics
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import provenance, schema
+from rnnscope.sessions.errors import SessionError
+from rnnscope.sessions.replay import TrainerFactory, default_factory, pin_numerics
+from rnnscope.sessions.session import Session
+from rnnscope.sessions.timeline import Branch, owner
+from rnnscope.sessions.writer import Recorder, RecordSettings
 
 
 class LiveSession:
@@ -294,7 +294,7 @@ class LiveSession:
             raise self.recorder.error
         trainer = run
         if not hasattr(run, "state_dict"):
-            from engine.trainer import Trainer
+            from rnnscope.engine.trainer import Trainer
 
             trainer = Trainer(run)
         if int(trainer.step_count) != 0:

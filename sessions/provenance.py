@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from engine import numerics
-from engine.record import StepRecord
+from rnnscope.engine import numerics
+from rnnscope.engine.record import StepRecord
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.record import FRAME_FIELDS, PROBE_FIELDS, NonFinite, PartRecord, ProbeSample, StepRecord
-from sessions import blobs
-from sessions.errors import BlobError
+from rnnscope.engine.record import FRAME_FIELDS, PROBE_FIELDS, NonFinite, PartRecord, ProbeSample, StepRecord
+from rnnscope.sessions import blobs
+from rnnscope.sessions.errors import BlobError
 
 SUMMARY_COLUMNS = (
     "step", "loss", "metric", "grad_norm", "grad_norm_clipped", "lr", "clip_threshold", "step_time",

@@ -23,16 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.record import StepRecord
-from sessions import checksum, tree
-from sessions.errors import BlobError, SessionError
-from sessions.timeline import Branch, TimelineEvent, owner, root, same_history
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import checksum, tree
+from rnnscope.sessions.errors import BlobError, SessionError
+from rnnscope.sessions.timeline import Branch, TimelineEvent, owner, root, same_history
 
 TrainerFactory = Callable[[Any], Any]  # state_dict -> a Trainer
 
 
 def default_factory(state: Any) -> Any:
-    from engine.trainer import Trainer
+    from rnnscope.engine.trainer import Trainer
 
     return Trainer.from_state_dict(state)
 

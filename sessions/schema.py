@@ -47,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sessions.errors import SessionError
+from rnnscope.sessions.errors import SessionError
 
 APP = "rnnscope"
 FORMAT = 1

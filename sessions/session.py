@@ -26,15 +26,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from engine import numerics
-from engine.record import StepRecord
-from sessions import record_codec, schema, summaries
-from sessions.checksum import has_crc, verify
-from sessions.checksum import select as checksum_select
-from sessions.errors import BlobError, SessionError
-from sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
-from sessions.record_codec import SUMMARY_COLUMNS
-from sessions.replay import (
+from rnnscope.engine import numerics
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import record_codec, schema, summaries
+from rnnscope.sessions.checksum import has_crc, verify
+from rnnscope.sessions.checksum import select as checksum_select
+from rnnscope.sessions.errors import BlobError, SessionError
+from rnnscope.sessions.provenance import Provenance, read_entries, recorded_under, summary_deviation
+from rnnscope.sessions.record_codec import SUMMARY_COLUMNS
+from rnnscope.sessions.replay import (
     Replayer,
     TrainerFactory,
     decode_value,
@@ -42,8 +42,8 @@ from sessions.replay import (
     pin_numerics,
     recorded_kernels,
 )
-from sessions.summaries import Summaries
-from sessions.timeline import Branch, TimelineEvent, owner, segments
+from rnnscope.sessions.summaries import Summaries
+from rnnscope.sessions.timeline import Branch, TimelineEvent, owner, segments
 
 _SUMMARY_SQL = f"SELECT {', '.join(SUMMARY_COLUMNS)}, crc FROM steps WHERE branch=? AND step=?"
 _SCAN_SQL = (
@@ -383,7 +383,7 @@ class Session:
 
     def config_at(self, k: int, *, branch: int | str | None = None) -> Any:
         """The TrainConfig in effect for step k (the branch's starting config plus earlier edits)."""
-        from engine.config import TrainConfig
+        from rnnscope.engine.config import TrainConfig
 
         with self._reading():
             bid = self._resolve(branch)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sessions import blobs
+from rnnscope.sessions import blobs
 
 
 @dataclass

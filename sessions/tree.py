@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from sessions import blobs
-from sessions.errors import BlobError
+from rnnscope.sessions import blobs
+from rnnscope.sessions.errors import BlobError
 
 # torch dtype name -> (torch dtype, numpy dtype used for storage)
 TORCH_DTYPES: dict[str, tuple[torch.dtype, np.dtype[Any]]] = {

@@ -32,11 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.record import StepRecord
-from sessions import checksum, record_codec, tree
-from sessions.errors import RecordingError
-from sessions.record_codec import SUMMARY_COLUMNS
-from sessions.timeline import Branch
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import checksum, record_codec, tree
+from rnnscope.sessions.errors import RecordingError
+from rnnscope.sessions.record_codec import SUMMARY_COLUMNS
+from rnnscope.sessions.timeline import Branch
 
 POLL = 0.25  # seconds between writer wake-ups when nothing asks for one (flush/close wake it at once)
 

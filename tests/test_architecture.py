@@ -36,12 +36,24 @@ def py_files(*names: str) -> list[Path]:
     return out
 
 
+PACKAGES = ("engine", "sessions", "gui", "cli")  # installed as rnnscope.engine ... (rnnscope/ links them)
+TOP_LEVEL_NAMES = frozenset({*PACKAGES, "main"})
+
+
 def module_name(path: Path, root: Path = ROOT) -> str:
     rel = path.relative_to(root).with_suffix("")
     parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts = parts[:-1]
+    if root == ROOT and parts and parts[0] in PACKAGES:
+        parts.insert(0, "rnnscope")
     return ".".join(parts)
+
+
+def layer(module: str) -> str:
+    """The layer a module belongs to: ``rnnscope.gui.x`` -> ``gui``; other modules their root."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "rnnscope" and len(parts) > 1 else parts[0]
 
 
 def imported_modules(path: Path, tree: ast.AST | None = None, root: Path = ROOT) -> Iterator[tuple[str, int]]:
@@ -77,7 +89,7 @@ def imported_modules(path: Path, tree: ast.AST | None = None, root: Path = ROOT)
 
 
 def roots(path: Path) -> set[tuple[str, int]]:
-    return {(m.split(".")[0], line) for m, line in imported_modules(path) if m}
+    return {(layer(m), line) for m, line in imported_modules(path) if m}
 
 
 # --- one-way dependencies -------------------------------------------------------------------------
@@ -87,12 +99,12 @@ def test_engine_and_sessions_load_no_qt_at_import_time() -> None:
     """Import every engine and sessions module in a fresh interpreter: no Qt, pyqtgraph or
     gui module may end up in sys.modules."""
     mods = sorted(module_name(p) for p in py_files("engine", "sessions"))
-    assert "engine.trainer" in mods and "sessions" in mods
+    assert "rnnscope.engine.trainer" in mods and "rnnscope.sessions" in mods
     code = (
         "import importlib, json, sys\n"
         f"for m in {mods!r}:\n"
         "    importlib.import_module(m)\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(GUI_ROOTS)!r})\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {sorted(GUI_ROOTS)!r} or m.startswith('rnnscope.gui'))\n"
         "print(json.dumps(bad))\n"
     )
     proc = subprocess.run(
@@ -224,8 +236,75 @@ def test_gui_import_detector_itself(tmp_path: Path) -> None:
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from PySide6 import QtCore\n"
         "def later():\n    import pyqtgraph as pg\n"
-        "import importlib\nimportlib.import_module('gui.views')\n"
+        "import importlib\nimportlib.import_module('rnnscope.gui.views')\n"
         "from ..shiboken6 import x\n"
     )
-    found = {m.split(".")[0] for m, _ in imported_modules(f, ast.parse(f.read_text()))}
+    found = {layer(m) for m, _ in imported_modules(f, ast.parse(f.read_text()))}
     assert {"PySide6", "pyqtgraph", "gui", "shiboken6"} <= found
+
+
+# --- packaging: nothing squats a generic top-level name ------------------------------------------
+
+
+def test_no_source_imports_a_top_level_engine_sessions_gui_cli_or_main() -> None:
+    """Every import of the project goes through the rnnscope package: a bare ``import engine``
+    would work from a checkout (its root is on sys.path) and fail, or load someone else's
+    ``engine``, once installed."""
+    files = py_files(*PACKAGES, "main.py", "tests", "benchmarks", "examples")
+    assert len(files) > 100
+    bad = [
+        f"{p.relative_to(ROOT)}:{line} imports {m}"
+        for p in files
+        for m, line in imported_modules(p)
+        if m.split(".")[0] in TOP_LEVEL_NAMES
+    ]
+    assert not bad, "\n".join(bad)
+
+
+def test_rnnscope_links_the_top_level_folders() -> None:
+    for name in PACKAGES:
+        link = ROOT / "rnnscope" / name
+        assert link.is_dir() and link.resolve() == (ROOT / name).resolve(), name
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_only_the_rnnscope_package(tmp_path: Path) -> None:
+    """Build the wheel from a copy of the tracked files: its top level is rnnscope/ and its
+    dist-info, nothing else; the shipped text and the C++ sources are inside."""
+    import shutil
+    import zipfile
+
+    src = tmp_path / "src"
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True, timeout=60)
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        source, target = ROOT / name, src / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(source.readlink())
+        elif source.is_file():  # (a file deleted but not yet committed is skipped)
+            shutil.copy2(source, target)
+    out = tmp_path / "dist"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = out.glob("rnnscope-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert {n.split("/")[0] for n in names} == {"rnnscope", wheel.name.split("-py")[0] + ".dist-info"}
+    for needed in (
+        "rnnscope/__init__.py",
+        "rnnscope/engine/trainer.py",
+        "rnnscope/sessions/session.py",
+        "rnnscope/gui/app.py",
+        "rnnscope/cli/main.py",
+        "rnnscope/engine/data/coriolanus.txt",
+        "rnnscope/engine/native/recurrence.cpp",
+    ):
+        assert needed in names, needed
+    entry = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "rnnscope = rnnscope.cli.main:main" in zipfile.ZipFile(wheel).read(entry).decode()

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from engine.breakpoints.breakpoint import Breakpoint, BreakpointSet, Hit, default_breakpoints
-from engine.breakpoints.expression import (
+from rnnscope.engine.breakpoints.breakpoint import Breakpoint, BreakpointSet, Hit, default_breakpoints
+from rnnscope.engine.breakpoints.expression import (
     EXPRESSION_FUNCTIONS,
     EXPRESSION_NAMES,
     FUNCTIONS,
@@ -27,7 +27,7 @@ from engine.breakpoints.expression import (
     parse_expression,
     register_function,
 )
-from engine.breakpoints.kinds import KINDS, Kind, register_kind
+from rnnscope.engine.breakpoints.kinds import KINDS, Kind, register_kind
 
 
 class _KindInfo(Mapping[str, tuple[str, float | None]]):

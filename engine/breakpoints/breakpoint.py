@@ -13,9 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.breakpoints.expression import Expression, parse_expression
-from engine.breakpoints.kinds import KINDS
-from engine.record import StepRecord
+from rnnscope.engine.breakpoints.expression import Expression, parse_expression
+from rnnscope.engine.breakpoints.kinds import KINDS
+from rnnscope.engine.record import StepRecord
 
 
 @dataclass(frozen=True)

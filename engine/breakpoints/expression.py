@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.record import FRAME_ARRAYS as RECORD_FRAME_ARRAYS
-from engine.record import StepRecord
+from rnnscope.engine.record import FRAME_ARRAYS as RECORD_FRAME_ARRAYS
+from rnnscope.engine.record import StepRecord
 
 MAX_EXPRESSION_CHARS = 500
 MAX_NODES = 200

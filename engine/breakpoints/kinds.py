@@ -42,11 +42,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.breakpoints.expression import FieldUnavailable
-from engine.record import StepRecord
+from rnnscope.engine.breakpoints.expression import FieldUnavailable
+from rnnscope.engine.record import StepRecord
 
 if TYPE_CHECKING:
-    from engine.breakpoints.breakpoint import Breakpoint, Hit
+    from rnnscope.engine.breakpoints.breakpoint import Breakpoint, Hit
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Teaching demos: presets that make each claim of the lesson (DESIGN.md) happen in real runs.
 
-    from engine.demos import DEMOS, get_demo, run_demo
+    from rnnscope.engine.demos import DEMOS, get_demo, run_demo
     demo = get_demo("vanishing")          # ValueError naming the known demos otherwise
     demo.runs                             # {"RNN": TrainConfig, "LSTM": TrainConfig}
     demo.explanation_for("ko")            # the explanation in Korean
@@ -13,8 +13,8 @@ Qt-free. The GUI (File > Demos, ``python main.py --demo NAME``) builds its panel
 
 from __future__ import annotations
 
-from engine.demos.base import PANELS, Demo, DemoResult, Suggestion, run_demo
-from engine.demos.catalog import all_demos
+from rnnscope.engine.demos.base import PANELS, Demo, DemoResult, Suggestion, run_demo
+from rnnscope.engine.demos.catalog import all_demos
 
 __all__ = ["DEFAULT_DEMO", "DEMOS", "PANELS", "Demo", "DemoResult", "Suggestion", "get_demo", "run_demo"]
 

@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.breakpoints import Breakpoint, BreakpointSet, Hit
-from engine.config import LIVE_FIELDS, TrainConfig
-from engine.record import StepRecord
-from engine.trainer import Trainer
+from rnnscope.engine.breakpoints import Breakpoint, BreakpointSet, Hit
+from rnnscope.engine.config import LIVE_FIELDS, TrainConfig
+from rnnscope.engine.record import StepRecord
+from rnnscope.engine.trainer import Trainer
 
 LANGUAGES = ("en", "ko")
 

@@ -3,11 +3,11 @@ to a few hundred steps. See texts.py for what each one teaches."""
 
 from __future__ import annotations
 
-from engine.breakpoints import Breakpoint
-from engine.config import TrainConfig
-from engine.demos import checks
-from engine.demos.base import Demo, Suggestion
-from engine.demos.texts import EXPLANATIONS, TITLES
+from rnnscope.engine.breakpoints import Breakpoint
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.demos import checks
+from rnnscope.engine.demos.base import Demo, Suggestion
+from rnnscope.engine.demos.texts import EXPLANATIONS, TITLES
 
 
 def _nonfinite() -> Breakpoint:

@@ -14,11 +14,11 @@ from statistics import median
 import numpy as np
 import torch
 
-from engine.breakpoints import Breakpoint
-from engine.config import TrainConfig
-from engine.demos.base import Demo, RecordsByRun, TrainersByRun
-from engine.record import StepRecord
-from engine.trainer import Trainer
+from rnnscope.engine.breakpoints import Breakpoint
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.demos.base import Demo, RecordsByRun, TrainersByRun
+from rnnscope.engine.record import StepRecord
+from rnnscope.engine.trainer import Trainer
 
 FAR = 100.0  # "far below": at least this factor
 EXPLODED_NORM = 1e3

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.config import TrainConfig
-from engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio, norm_growth
-from engine.record import StepRecord
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio, norm_growth
+from rnnscope.engine.record import StepRecord
 
 Line = tuple[str, str]  # (English, Korean)
 

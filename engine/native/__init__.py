@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from engine.native.builder import BuildError, build, compiler, plan
+from rnnscope.engine.native.builder import BuildError, build, compiler, plan
 
 MODES = ("auto", "native", "torch")
 ENV = "RNNSCOPE_KERNELS"

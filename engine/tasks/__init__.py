@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.tasks.adding import AddingTask
-from engine.tasks.base import EOS_ID, PAD_ID, SOS_ID, Batch, Task
-from engine.tasks.charlm import CharLMTask
-from engine.tasks.copy import CopyTask
-from engine.tasks.seq2seq_tasks import ReverseTask, TranslateTask
-from engine.tasks.sine import SineTask
+from rnnscope.engine.tasks.adding import AddingTask
+from rnnscope.engine.tasks.base import EOS_ID, PAD_ID, SOS_ID, Batch, Task
+from rnnscope.engine.tasks.charlm import CharLMTask
+from rnnscope.engine.tasks.copy import CopyTask
+from rnnscope.engine.tasks.seq2seq_tasks import ReverseTask, TranslateTask
+from rnnscope.engine.tasks.sine import SineTask
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 __all__ = ["EOS_ID", "PAD_ID", "SOS_ID", "TASKS", "Batch", "Task", "make_task", "task_names"]
 

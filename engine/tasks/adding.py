@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from engine.tasks.base import Batch, Task
+from rnnscope.engine.tasks.base import Batch, Task
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 TOLERANCE = 0.04
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 # Reserved ids of every Seq2Seq vocabulary (source and target).
 PAD_ID, SOS_ID, EOS_ID = 0, 1, 2

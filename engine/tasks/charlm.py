@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from engine import numerics
-from engine.tasks.base import Batch, Task
+from rnnscope.engine import numerics
+from rnnscope.engine.tasks.base import Batch, Task
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 TEXT_FILE = "coriolanus.txt"
 VAL_FRACTION = 0.1
@@ -55,7 +55,7 @@ def strip_header(raw: str) -> str:
 @functools.lru_cache(maxsize=1)
 def load_corpus() -> Corpus:
     """The shipped text, read once per process (works from an installed package too)."""
-    raw = resources.files("engine").joinpath("data").joinpath(TEXT_FILE).read_text(encoding="utf-8")
+    raw = resources.files("rnnscope.engine").joinpath("data").joinpath(TEXT_FILE).read_text(encoding="utf-8")
     text = strip_header(raw)
     vocab = tuple(sorted(set(text)))
     index = {c: i for i, c in enumerate(vocab)}

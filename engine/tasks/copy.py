@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from engine import numerics
-from engine.tasks.base import Batch, Task
+from rnnscope.engine import numerics
+from rnnscope.engine.tasks.base import Batch, Task
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 N_SYMBOLS = 8
 BLANK_ID = 8

@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
-from engine import numerics
-from engine.tasks.base import EOS_ID, PAD_ID, Batch, Task
+from rnnscope.engine import numerics
+from rnnscope.engine.tasks.base import EOS_ID, PAD_ID, Batch, Task
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 SPECIALS = ["<pad>", "<sos>", "<eos>"]
 FIRST_ID = len(SPECIALS)  # first non-reserved id

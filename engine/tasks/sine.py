@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from engine.tasks.base import Batch, Task
+from rnnscope.engine.tasks.base import Batch, Task
 
 if TYPE_CHECKING:
-    from engine.config import TrainConfig
+    from rnnscope.engine.config import TrainConfig
 
 AMPLITUDE = (0.5, 1.5)
 PERIOD = (8.0, 40.0)  # steps

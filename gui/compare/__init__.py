@@ -1,6 +1,6 @@
 """Compare: two runs side by side (two branches of one session, or two session files).
 
-    from gui.compare import CompareSource, CompareWindow
+    from rnnscope.gui.compare import CompareSource, CompareWindow
     win = CompareWindow(CompareSource("a.rnnscope", branch=0, label="RNN"),
                         CompareSource("b.rnnscope", branch="main", label="LSTM"))
     win.show()
@@ -13,7 +13,7 @@ training follows it as it grows (``gui.compare.follow``); ``gui.compare.notes`` 
 runs differ (steps, sequence length, layers, cell).
 """
 
-from gui.compare.source import CompareSource
-from gui.compare.window import CompareWindow
+from rnnscope.gui.compare.source import CompareSource
+from rnnscope.gui.compare.window import CompareWindow
 
 __all__ = ["CompareSource", "CompareWindow"]

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.compare.source import CompareSource
-from sessions.session import Session
+from rnnscope.gui.compare.source import CompareSource
+from rnnscope.sessions.session import Session
 
 FILTER = "rnnscope sessions (*.rnnscope);;All files (*)"
 

@@ -18,11 +18,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from gui import colormaps
-from gui.history import History, bin_rows, bin_size
-from gui.panels.base import HeatmapPlot, LayerSelector, info_label, set_lines
-from gui.panels.gradient_flow import MAX_COLUMNS
-from gui.panels.ranges import StepAxisRange
+from rnnscope.gui import colormaps
+from rnnscope.gui.history import History, bin_rows, bin_size
+from rnnscope.gui.panels.base import HeatmapPlot, LayerSelector, info_label, set_lines
+from rnnscope.gui.panels.gradient_flow import MAX_COLUMNS
+from rnnscope.gui.panels.ranges import StepAxisRange
 
 
 class Difference(NamedTuple):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from gui.panels.ranges import StepAxisRange
+from rnnscope.gui.panels.ranges import StepAxisRange
 
 Levels = tuple[float, float]
 

@@ -35,15 +35,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import gc_guard
-from gui.compare.difference import DifferencePanel
-from gui.compare.follow import FOLLOW_MS
-from gui.compare.notes import RunShape, mismatch_notes
-from gui.compare.scales import SharedScale, SharedStepAxis
-from gui.compare.source import CompareSource, SourceModel
-from gui.cursor import TimeCursor
-from gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
-from gui.panels.ranges import StepAxisRange
+from rnnscope.gui import gc_guard
+from rnnscope.gui.compare.difference import DifferencePanel
+from rnnscope.gui.compare.follow import FOLLOW_MS
+from rnnscope.gui.compare.notes import RunShape, mismatch_notes
+from rnnscope.gui.compare.scales import SharedScale, SharedStepAxis
+from rnnscope.gui.compare.source import CompareSource, SourceModel
+from rnnscope.gui.cursor import TimeCursor
+from rnnscope.gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from rnnscope.gui.panels.ranges import StepAxisRange
 
 PANELS: dict[str, tuple[str, Any]] = {
     "gradient_flow": ("Gradient flow", GradientFlowPanel),

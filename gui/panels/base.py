@@ -21,10 +21,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QFontMetricsF, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from gui import colormaps
-from gui.controller import RunController
-from gui.cursor import TimeCursor
-from gui.panels import scales
+from rnnscope.gui import colormaps
+from rnnscope.gui.controller import RunController
+from rnnscope.gui.cursor import TimeCursor
+from rnnscope.gui.panels import scales
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#16181d", foreground="#d0d0d0")
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
-from engine.record import GATE_NAMES, SIGMOID_GATES
-from gui import colormaps
-from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
+from rnnscope.engine.record import GATE_NAMES, SIGMOID_GATES
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
 
 DESCRIPTIONS = {
     "i": "i · input gate (σ)",

@@ -17,8 +17,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from gui import colormaps
-from gui.panels.base import (
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import (
     HeatmapPlot,
     LayerSelector,
     Panel,
@@ -28,7 +28,7 @@ from gui.panels.base import (
     set_title,
     swatch,
 )
-from gui.panels.ranges import StableRange, StepAxisRange
+from rnnscope.gui.panels.ranges import StableRange, StepAxisRange
 
 MAX_COLUMNS = 800  # steps are averaged into at most this many image columns
 

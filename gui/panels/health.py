@@ -21,11 +21,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from engine.record import GATE_NAMES
-from gui import colormaps
-from gui.panels.base import Panel, PartLayerSelector, add_plot, info_label, set_title, swatch
-from gui.panels.ranges import AutoLogRange, StableRange, StepAxisRange
-from sessions.breakpoints import HIT_EVENT
+from rnnscope.engine.record import GATE_NAMES
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import Panel, PartLayerSelector, add_plot, info_label, set_title, swatch
+from rnnscope.gui.panels.ranges import AutoLogRange, StableRange, StepAxisRange
+from rnnscope.sessions.breakpoints import HIT_EVENT
 
 
 def _pos(a: np.ndarray) -> np.ndarray:

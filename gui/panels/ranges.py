@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
-from gui.panels.scales import decade_text
+from rnnscope.gui.panels.scales import decade_text
 
 
 def nice_ceil(x: float, mantissas: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0)) -> float:

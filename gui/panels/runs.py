@@ -38,11 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui import colormaps, runs_model
-from gui.panels.base import add_plot, set_title
-from gui.panels.ranges import decade_ticks
-from gui.runs_model import ModelInfo, RunRow, Series
-from gui.validation import BUDGET, Point, timeline_points
+from rnnscope.gui import colormaps, runs_model
+from rnnscope.gui.panels.base import add_plot, set_title
+from rnnscope.gui.panels.ranges import decade_ticks
+from rnnscope.gui.runs_model import ModelInfo, RunRow, Series
+from rnnscope.gui.validation import BUDGET, Point, timeline_points
 
 COLUMNS = (
     ("run", "the run (a branch of the session); double-click to show it"),

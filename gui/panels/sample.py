@@ -16,9 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStackedWidget, QWidget
 
-from gui import colormaps
-from gui.panels.base import Panel, info_label, set_title, swatch
-from gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import Panel, info_label, set_title, swatch
+from rnnscope.gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 
 GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pyqtgraph as pg
 
-from gui import colormaps
-from gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
 
 FIELDS = {  # name: (record attribute, title, colour scale: gui.panels.scales)
     "h": ("hidden", "hₜ hidden state", "fixed"),

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
-from cli.options import help_text
-from engine.config import KNOBS
-from engine.demos import DEMOS
+from rnnscope.cli.main import main
+from rnnscope.cli.options import help_text
+from rnnscope.engine.config import KNOBS
+from rnnscope.engine.demos import DEMOS
 
 SMALL = ["--hidden-size", "8", "--seq-len", "6", "--delay", "2", "--batch-size", "4", "--threads", "1"]
 

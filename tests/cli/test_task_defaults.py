@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cli.main import DEFAULT_STEPS, build_parser
-from cli.options import config_from_args
-from engine import Trainer
-from engine.tasks import task_names
+from rnnscope.cli.main import DEFAULT_STEPS, build_parser
+from rnnscope.cli.options import config_from_args
+from rnnscope.engine import Trainer
+from rnnscope.engine.tasks import task_names
 
 # metric after DEFAULT_STEPS on the validation batches, and whether higher is better;
 # measured (LSTM / GRU): copy 0.89 / 0.77 accuracy (chance 1/8), adding 0.56 / 0.94,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
-from sessions import Session
+from rnnscope.cli.main import main
+from rnnscope.sessions import Session
 
 SMALL = ["--hidden-size", "8", "--seq-len", "6", "--delay", "2", "--batch-size", "4", "--threads", "1"]
 

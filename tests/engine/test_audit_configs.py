@@ -14,9 +14,9 @@ import pytest
 import torch
 from test_trainer import check_against_reference, config
 
-from engine import Trainer
-from engine.demos import DEMOS
-from engine.models import RunContext, Seq2SeqModel
+from rnnscope.engine import Trainer
+from rnnscope.engine.demos import DEMOS
+from rnnscope.engine.models import RunContext, Seq2SeqModel
 
 AUDIT = {
     "B1-H1-T1": dict(cell="lstm", task="sine", batch_size=1, hidden_size=1, seq_len=1),

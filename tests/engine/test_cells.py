@@ -17,8 +17,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from engine.cells import GATES_PER_CELL, Capture, GRURecurrence, LSTMRecurrence, RNNRecurrence
-from engine.layers import RecurrentStack
+from rnnscope.engine.cells import GATES_PER_CELL, Capture, GRURecurrence, LSTMRecurrence, RNNRecurrence
+from rnnscope.engine.layers import RecurrentStack
 
 CELLS = ("rnn", "lstm", "gru")
 TORCH_CLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}

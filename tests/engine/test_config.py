@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from engine.config import CELLS, LIVE_FIELDS, TrainConfig
-from engine.tasks import task_names
-from engine.tasks.charlm import CharLMTask
+from rnnscope.engine.config import CELLS, LIVE_FIELDS, TrainConfig
+from rnnscope.engine.tasks import task_names
+from rnnscope.engine.tasks.charlm import CharLMTask
 
 TINY = dict(hidden_size=8, batch_size=4, seq_len=12, delay=4)
 

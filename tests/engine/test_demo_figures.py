@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-from engine.demos import DEMOS, run_demo
-from engine.demos.checks import grad_ratio, norm_growth
-from engine.demos.figures import FIGURES, figures, from_records
-from engine.trainer import Trainer
+from rnnscope.engine.demos import DEMOS, run_demo
+from rnnscope.engine.demos.checks import grad_ratio, norm_growth
+from rnnscope.engine.demos.figures import FIGURES, figures, from_records
+from rnnscope.engine.trainer import Trainer
 
 
 def test_no_text_quotes_a_run_of_its_own():

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from engine.breakpoints import BreakpointSet
-from engine.config import LIVE_FIELDS, TrainConfig
-from engine.demos import DEMOS, PANELS, Demo, get_demo, run_demo
-from engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio
-from engine.trainer import Trainer
+from rnnscope.engine.breakpoints import BreakpointSet
+from rnnscope.engine.config import LIVE_FIELDS, TrainConfig
+from rnnscope.engine.demos import DEMOS, PANELS, Demo, get_demo, run_demo
+from rnnscope.engine.demos.checks import backward_factor, copy_quiet_end, grad_ratio
+from rnnscope.engine.trainer import Trainer
 
 HANGUL = re.compile("[\uac00-\ud7a3]")
 REQUIRED = ("vanishing", "exploding", "init-scale", "highway", "gru-vs-lstm", "seq2seq", "language-model")

@@ -21,9 +21,9 @@ from tests.cpu_kinds import native_capability, producible, run_as
 
 CHILD = """
 import json, torch
-from engine.demos import DEMOS
-from engine.demos.base import run_demo
-from engine.trainer import Trainer
+from rnnscope.engine.demos import DEMOS
+from rnnscope.engine.demos.base import run_demo
+from rnnscope.engine.trainer import Trainer
 torch.set_num_threads({threads})
 out = {{}}
 for name, demo in DEMOS.items():

@@ -12,14 +12,14 @@ import pytest
 import torch
 from torch import Tensor
 
-from engine.cells import Capture
-from engine.diagnostics import (
+from rnnscope.engine.cells import Capture
+from rnnscope.engine.diagnostics import (
     jacobian_norms,
     locate_nonfinite,
     masked_batch_mean_norm,
     whh_singular_values,
 )
-from engine.layers import RecurrentStack
+from rnnscope.engine.layers import RecurrentStack
 
 CELLS = ("rnn", "lstm", "gru")
 T, B, IN, H = 10, 3, 4, 6

@@ -13,8 +13,8 @@ import pytest
 import torch
 from test_trainer import masked_mean_norm, reference
 
-from engine import TrainConfig, Trainer
-from engine.diagnostics import masked_batch_mean_norm
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.engine.diagnostics import masked_batch_mean_norm
 
 
 def _relative_error(got: np.ndarray, want: np.ndarray) -> float:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import native
-from engine.native import builder as nb
+from rnnscope.engine import native
+from rnnscope.engine.native import builder as nb
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(nb.compiler() is None, reason="no C++ compiler")
@@ -125,8 +125,8 @@ def test_an_unknown_kernels_mode_is_refused_by_name(monkeypatch) -> None:
 TRAIN_ONE_STEP = """
 import warnings, sys
 warnings.simplefilter("always")
-from engine import native
-from engine import TrainConfig, Trainer
+from rnnscope.engine import native
+from rnnscope.engine import TrainConfig, Trainer
 tr = Trainer(TrainConfig(cell="lstm", task="copy", hidden_size=8, seq_len=6, delay=1, batch_size=2, device="cpu"))
 rec = tr.step()
 print("loss", rec.loss)

@@ -16,12 +16,12 @@ import pytest
 import torch
 from torch import Tensor
 
-from engine import native
-from engine.cells import Capture
-from engine.config import TrainConfig
-from engine.layers import RecurrentStack
-from engine.native.builder import compiler
-from engine.trainer import Trainer
+from rnnscope.engine import native
+from rnnscope.engine.cells import Capture
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.layers import RecurrentStack
+from rnnscope.engine.native.builder import compiler
+from rnnscope.engine.trainer import Trainer
 
 CELLS = ("rnn", "lstm", "gru")
 # (T, B, I, H): tiny, vector-width tails (H = 5, 13, 19), a full-width H, batch 1, one timestep.
@@ -251,7 +251,7 @@ def test_native_jacobian_norms_equal_the_reference(cell: str, hidden: int, w_sca
     """The C++ Lanczos against the torch one in float32 (same algorithm, same stopping
     rule) and against float64 (which tests/engine/test_diagnostics.py holds to the exact
     spectral norm of autograd's Jacobian)."""
-    from engine.diagnostics import jacobian_norms
+    from rnnscope.engine.diagnostics import jacobian_norms
 
     caps = _jacobian_case(cell, hidden, w_scale)
     cap32, w32 = caps[torch.float32]
@@ -273,7 +273,7 @@ def test_native_jacobian_norms_equal_the_reference(cell: str, hidden: int, w_sca
 def test_native_jacobian_rows_on_several_threads_give_the_one_thread_bits(cell: str) -> None:
     """The C++ Lanczos reorthogonalises the timesteps' rows on the intra-op threads: each row is
     computed the same way whichever thread takes it (T = 60, H = 64: the rows do split)."""
-    from engine.diagnostics import jacobian_norms
+    from rnnscope.engine.diagnostics import jacobian_norms
 
     torch.manual_seed(0)
     s = RecurrentStack(cell, 5, 64, 1)
@@ -297,7 +297,7 @@ def test_native_jacobian_rows_on_several_threads_give_the_one_thread_bits(cell: 
 @pytest.mark.parametrize("cell", CELLS)
 def test_native_jacobian_norms_of_a_non_finite_sample(cell: str) -> None:
     """NaN from t = 4 on in sample 1: exact before, NaN after, nothing raises; sample 0 intact."""
-    from engine.diagnostics import jacobian_norms
+    from rnnscope.engine.diagnostics import jacobian_norms
 
     caps = _jacobian_case(cell, 16, 1.0, nan_at=4)
     cap32, w32 = caps[torch.float32]
@@ -374,7 +374,7 @@ def test_a_trainer_pinned_to_the_torch_loops_runs_them_whatever_the_process_defa
 VARIANT_PROBE = r"""
 import hashlib, json
 import numpy as np, torch
-from engine import native
+from rnnscope.engine import native
 torch.set_num_threads(2)
 assert native.load(), native.status()
 ops = native.ops()

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from cpu_kinds import producible, run_as
 
-from engine import TrainConfig, Trainer, numerics
+from rnnscope.engine import TrainConfig, Trainer, numerics
 
 
 def test_cross_entropy_is_torchs_to_rounding_with_the_same_gradient() -> None:
@@ -110,7 +110,7 @@ def test_expected_drift_quotes_the_measured_table() -> None:
 PROBE = r"""
 import hashlib, json
 import numpy as np, torch
-from engine import TrainConfig, Trainer, numerics
+from rnnscope.engine import TrainConfig, Trainer, numerics
 torch.set_num_threads(2)
 rng = np.random.default_rng(0)
 def h(*ts):

@@ -8,13 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine.config import TrainConfig
-from engine.tasks import EOS_ID, PAD_ID, SOS_ID, Batch, Task, make_task
-from engine.tasks.adding import TOLERANCE
-from engine.tasks.charlm import load_corpus
-from engine.tasks.copy import BLANK_ID, GO_ID, N_SYMBOLS
-from engine.tasks.seq2seq_tasks import MAX_WORDS, WORDS, number_words
-from engine.tasks.sine import NOISE_STD
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.tasks import EOS_ID, PAD_ID, SOS_ID, Batch, Task, make_task
+from rnnscope.engine.tasks.adding import TOLERANCE
+from rnnscope.engine.tasks.charlm import load_corpus
+from rnnscope.engine.tasks.copy import BLANK_ID, GO_ID, N_SYMBOLS
+from rnnscope.engine.tasks.seq2seq_tasks import MAX_WORDS, WORDS, number_words
+from rnnscope.engine.tasks.sine import NOISE_STD
 
 CONFIGS = {
     "copy": {"task": "copy", "seq_len": 30, "delay": 10},

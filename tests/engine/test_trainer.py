@@ -20,11 +20,11 @@ import pytest
 import torch
 from torch import Tensor
 
-from engine.config import TrainConfig
-from engine.models import RunContext, Seq2SeqModel, teacher_forced_inputs
-from engine.record import GATE_NAMES, PartRecord, ProbeSample, StepRecord
-from engine.tasks import SOS_ID, Batch
-from engine.trainer import Edit, Trainer
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.models import RunContext, Seq2SeqModel, teacher_forced_inputs
+from rnnscope.engine.record import GATE_NAMES, PartRecord, ProbeSample, StepRecord
+from rnnscope.engine.tasks import SOS_ID, Batch
+from rnnscope.engine.trainer import Edit, Trainer
 
 CELLS = ("rnn", "lstm", "gru")
 TASK_SIZES: dict[str, dict[str, Any]] = {
@@ -879,7 +879,7 @@ def test_construction_does_not_depend_on_or_consume_the_global_rng() -> None:
 def test_dropout_masks(variational: bool) -> None:
     """Standard dropout: a fresh mask per timestep; variational: one mask per sequence,
     shared by every timestep. Kept units are scaled by 1/(1-p); eval mode is the identity."""
-    from engine.models import RunContext
+    from rnnscope.engine.models import RunContext
 
     p = 0.5
     ctx = RunContext(torch.Generator().manual_seed(0), dropout=p, variational=variational)

@@ -41,7 +41,7 @@ def wait_until(qtbot, condition, timeout=30_000):
 
 @pytest.fixture
 def tiny_config():
-    from engine import TrainConfig
+    from rnnscope.engine import TrainConfig
 
     return TrainConfig(**TINY)
 
@@ -49,7 +49,7 @@ def tiny_config():
 @pytest.fixture
 def window(qtbot, tiny_config):
     """A main window running a tiny LSTM run (paused at step 0)."""
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)

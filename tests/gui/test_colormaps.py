@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gui.colormaps import nice_symmetric
+from rnnscope.gui.colormaps import nice_symmetric
 
 
 def test_nice_symmetric_rounds_up_to_1_2_or_5_times_a_power_of_ten() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import TrainConfig, Trainer
-from gui.panels import scales
-from sessions import LiveSession, RecordSettings, Session
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.gui.panels import scales
+from rnnscope.sessions import LiveSession, RecordSettings, Session
 
 T = 30_000
 CFG = dict(task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu", seed=0)
@@ -36,7 +36,7 @@ def rnn_file(tmp_path_factory):
 
 
 def _open(qtbot, a, b, panel="gradient_flow"):
-    from gui.compare import CompareWindow
+    from rnnscope.gui.compare import CompareWindow
 
     win = CompareWindow(a, b, panel=panel)
     qtbot.addWidget(win)
@@ -52,7 +52,7 @@ def _branches(path):
 
 
 def test_two_branches_side_by_side_share_step_cursor_and_scales(qtbot, branched):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     b0, b1 = _branches(branched)
     win = _open(qtbot, CompareSource(branched, b0), CompareSource(branched, b1), panel="states")
@@ -101,7 +101,7 @@ def test_two_branches_side_by_side_share_step_cursor_and_scales(qtbot, branched)
 
 
 def test_gradient_flow_difference_is_a_minus_b(qtbot, branched, rnn_file):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     win = _open(qtbot, CompareSource(branched, _branches(branched)[1]), CompareSource(rnn_file))
     try:
@@ -135,9 +135,9 @@ def test_gradient_flow_difference_is_a_minus_b(qtbot, branched, rnn_file):
 
 
 def test_difference_bins_long_runs():
-    from gui.compare.difference import log_grad_difference
-    from gui.history import History, bin_size
-    from sessions.summaries import PartSummaries, Summaries
+    from rnnscope.gui.compare.difference import log_grad_difference
+    from rnnscope.gui.history import History, bin_size
+    from rnnscope.sessions.summaries import PartSummaries, Summaries
 
     def hist(values):
         n = values.shape[0]
@@ -170,8 +170,8 @@ def test_compare_window_from_the_main_window(window, qtbot):
     c.run_until(8)
     qtbot.waitUntil(lambda: not c.playing and not c.worker.busy, timeout=T)
     c.worker.live.flush()
-    from gui.compare import CompareSource
-    from gui.compare.dialog import CompareDialog
+    from rnnscope.gui.compare import CompareSource
+    from rnnscope.gui.compare.dialog import CompareDialog
 
     dialog = CompareDialog(c.path, c.branch_id, window)
     qtbot.addWidget(dialog)
@@ -203,7 +203,7 @@ def _stored(path, branch, k):
 
 
 def test_scrubbing_the_shared_step_shows_that_step_of_both_runs(qtbot, branched):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     b0, b1 = _branches(branched)
     win = _open(qtbot, CompareSource(branched, b0), CompareSource(branched, b1), panel="states")
@@ -240,7 +240,7 @@ def test_scrubbing_the_shared_step_shows_that_step_of_both_runs(qtbot, branched)
 
 
 def test_over_steps_plots_share_one_x_axis_and_a_click_seeks_both(qtbot, branched):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     b0, b1 = _branches(branched)
     win = _open(qtbot, CompareSource(branched, b0), CompareSource(branched, b1))
@@ -280,7 +280,7 @@ def test_over_steps_plots_share_one_x_axis_and_a_click_seeks_both(qtbot, branche
 def test_one_timestep_cursor_moves_on_both_sides(qtbot, branched, rnn_file):
     from PySide6.QtCore import Qt
 
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     win = _open(
         qtbot, CompareSource(branched, _branches(branched)[1]), CompareSource(rnn_file), panel="states"
@@ -326,7 +326,7 @@ def _train_to(qtbot, c, n: int) -> None:
 
 
 def test_compare_follows_the_run_the_main_window_trains(window, qtbot, rnn_file):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     c = window.controller
     _train_to(qtbot, c, 6)
@@ -363,8 +363,8 @@ def test_compare_follows_the_run_the_main_window_trains(window, qtbot, rnn_file)
 def test_follow_reads_only_the_new_steps_from_the_file(window, qtbot, monkeypatch):
     """The main window trains run A but shows another branch: A's new steps come from the
     file, read from where A's history ends (never the whole branch again)."""
-    import gui.compare.source as source
-    from gui.compare import CompareSource
+    import rnnscope.gui.compare.source as source
+    from rnnscope.gui.compare import CompareSource
 
     reads = []
     real = source.read_new_steps
@@ -403,8 +403,8 @@ def test_follow_reads_only_the_new_steps_from_the_file(window, qtbot, monkeypatc
 
 # ---------------------------------------------------------------- runs that do not match
 def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
-    from engine import TrainConfig, Trainer
-    from gui.compare import CompareSource
+    from rnnscope.engine import TrainConfig, Trainer
+    from rnnscope.gui.compare import CompareSource
 
     cfg = dict(CFG, seq_len=16, layers=2)
     other = tmp_path / "gru.rnnscope"
@@ -445,7 +445,7 @@ def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
             assert win2.models[1].shown_step == 4 and win2.difference.heat.data is None
         finally:
             win2.close()
-        from gui.compare import CompareWindow
+        from rnnscope.gui.compare import CompareWindow
 
         win3 = CompareWindow(CompareSource(tmp_path / "missing.rnnscope"), CompareSource(other))
         qtbot.addWidget(win3)
@@ -461,7 +461,7 @@ def test_mismatched_runs_are_explained_not_fatal(qtbot, branched, tmp_path):
 def test_a_side_with_no_frame_does_not_widen_the_shared_scale(qtbot, rnn_file, tmp_path):
     """B has no steps yet (a run just started): its heatmaps show nothing, so A's colour
     scales are A's own (not widened to the empty side's default ±1)."""
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     empty = tmp_path / "empty.rnnscope"
     settings = RecordSettings(checkpoint_every=5, frame_every=4)
@@ -479,7 +479,7 @@ def test_a_side_with_no_frame_does_not_widen_the_shared_scale(qtbot, rnn_file, t
 
 
 def test_the_run_in_training_is_followed_when_the_other_side_cannot_be_opened(window, qtbot, tmp_path):
-    from gui.compare import CompareSource
+    from rnnscope.gui.compare import CompareSource
 
     c = window.controller
     _train_to(qtbot, c, 3)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QImage
 
-from gui import snapshot
-from gui.step_through import frame_path, gif_available
-from sessions import Session
+from rnnscope.gui import snapshot
+from rnnscope.gui.step_through import frame_path, gif_available
+from rnnscope.sessions import Session
 
 T = 30_000
 
@@ -105,7 +105,7 @@ def test_gradient_flow_matrix_round_trips(window, qtbot, tmp_path):
 
 
 def test_export_dialogs(window, qtbot):
-    from gui.export_dialogs import AnimationDialog, SizeDialog
+    from rnnscope.gui.export_dialogs import AnimationDialog, SizeDialog
 
     panel = window.panels["gates"]
     size = SizeDialog(panel, window)

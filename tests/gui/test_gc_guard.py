@@ -8,8 +8,8 @@ import threading
 
 
 def test_a_window_turns_automatic_collection_off_and_collects_on_the_gui_thread(qtbot, tiny_config) -> None:
-    from gui import gc_guard
-    from gui.main_window import MainWindow
+    from rnnscope.gui import gc_guard
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import TrainConfig, Trainer
-from gui.history import Buffer, History
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.gui.history import Buffer, History
 
 
 def test_buffer_grows_and_pads():

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtGui import QImage
 
-from gui.panels.base import FAST_FORMAT
+from rnnscope.gui.panels.base import FAST_FORMAT
 
 
 def test_health_titles_fit_at_the_default_width(qtbot):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False, restore_layout=False)
     qtbot.addWidget(win)
@@ -44,7 +44,7 @@ def test_plot_menus_are_off_but_never_deleted(qtbot):
     off (no context menu from the plot, its ViewBox or a colour bar) and the objects kept."""
     import pyqtgraph as pg
 
-    from gui.panels.base import ColorBar, add_plot
+    from rnnscope.gui.panels.base import ColorBar, add_plot
 
     glw = pg.GraphicsLayoutWidget()
     qtbot.addWidget(glw)

@@ -14,8 +14,8 @@ import pytest
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
-from gui import colormaps
-from gui.panels.base import (
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels.base import (
     FAST_FORMAT,
     TITLE_SIZE,
     FastImageItem,
@@ -24,8 +24,8 @@ from gui.panels.base import (
     block_mean,
     set_title,
 )
-from gui.panels.ranges import StableRange
-from gui.panels.tokens import TokenGrid, TokenRow
+from rnnscope.gui.panels.ranges import StableRange
+from rnnscope.gui.panels.tokens import TokenGrid, TokenRow
 
 T = 30_000  # ms
 

@@ -13,10 +13,10 @@ from statistics import median
 
 import pytest
 
-from engine import Trainer
-from engine.demos import DEMOS
-from gui.panels.runs import COLUMNS, row_texts
-from sessions import Session
+from rnnscope.engine import Trainer
+from rnnscope.engine.demos import DEMOS
+from rnnscope.gui.panels.runs import COLUMNS, row_texts
+from rnnscope.sessions import Session
 
 T = 120_000  # ms
 COL = {name: i for i, (name, _tip) in enumerate(COLUMNS)}
@@ -24,7 +24,7 @@ COL = {name: i for i, (name, _tip) in enumerate(COLUMNS)}
 
 @pytest.fixture
 def win(qtbot):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     w = MainWindow(interactive=False)
     qtbot.addWidget(w)
@@ -189,7 +189,7 @@ def test_opening_another_file_redraws_the_curves(win, qtbot, tmp_path, tiny_conf
     losses of the file just opened, not the curves drawn for the one before."""
     import numpy as np
 
-    from sessions import LiveSession
+    from rnnscope.sessions import LiveSession
 
     losses = []
     for seed in (0, 1):
@@ -215,8 +215,8 @@ def test_opening_another_file_redraws_the_curves(win, qtbot, tmp_path, tiny_conf
 
 def test_the_note_warns_only_about_runs_of_the_open_file(win, qtbot, tmp_path, tiny_config):
     """A model that could not be counted in a file opened before is not this file's problem."""
-    from gui.runs_model import structure_key
-    from sessions import LiveSession
+    from rnnscope.gui.runs_model import structure_key
+    from rnnscope.sessions import LiveSession
 
     path = tmp_path / "r.rnnscope"
     with LiveSession.create(path, Trainer(tiny_config)) as live:
@@ -240,7 +240,7 @@ def test_each_curve_shows_its_own_run_after_switching_runs(win, qtbot):
     (same length, so a cache keyed on length alone kept the wrong curve)."""
     import numpy as np
 
-    from gui.panels.runs import smooth
+    from rnnscope.gui.panels.runs import smooth
 
     c = start(qtbot, win, "gru-vs-lstm")
     train_every_run(qtbot, c, 6)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine import native
+from rnnscope.engine import native
 
 
 def test_device_label_says_while_the_cpu_kernels_build_and_which_loops_run(window, monkeypatch) -> None:

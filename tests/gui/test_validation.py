@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
-from engine import Trainer
-from gui.runs_model import median_step_ms, run_row
-from gui.validation import META_KEY, Point, ValidationSchedule, read_points, timeline_points
-from sessions import LiveSession, Session
+from rnnscope.engine import Trainer
+from rnnscope.gui.runs_model import median_step_ms, run_row
+from rnnscope.gui.validation import META_KEY, Point, ValidationSchedule, read_points, timeline_points
+from rnnscope.sessions import LiveSession, Session
 
 
 def test_evaluating_between_steps_changes_nothing_and_is_stored(tmp_path, tiny_config):

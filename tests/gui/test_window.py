@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 
-from engine import TrainConfig
-from sessions import Session
+from rnnscope.engine import TrainConfig
+from rnnscope.sessions import Session
 
 T = 30_000  # ms: generous, the CI machine may be busy
 
@@ -169,7 +169,7 @@ def test_save_as_then_open_round_trips(window, qtbot, tmp_path):
         lambda: c.mode == "replay" and c.steps == 8 and c.record is not None and c.record.step == 7, timeout=T
     )
     np.testing.assert_allclose(c.history.series("loss"), losses)
-    assert str(dest.resolve()) in __import__("gui.settings", fromlist=["x"]).recent_files()
+    assert str(dest.resolve()) in __import__("rnnscope.gui.settings", fromlist=["x"]).recent_files()
     c.step()  # training on resumes recording into the opened file
     qtbot.waitUntil(lambda: c.mode == "live" and c.steps == 9, timeout=T)
     with Session.open(dest) as s:
@@ -177,7 +177,7 @@ def test_save_as_then_open_round_trips(window, qtbot, tmp_path):
 
 
 def test_closing_mid_training_exits_cleanly(qtbot, tiny_config):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)
@@ -213,7 +213,7 @@ def test_export_step_and_pngs(window, qtbot, tmp_path):
 
 
 def test_layout_is_remembered(qtbot, tiny_config):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)

@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 
-from engine.demos import DEMOS
-from sessions import Session
-from sessions.breakpoints import hits, load_breakpoints
+from rnnscope.engine.demos import DEMOS
+from rnnscope.sessions import Session
+from rnnscope.sessions.breakpoints import hits, load_breakpoints
 
 T = 60_000  # ms
 
@@ -123,7 +123,7 @@ def test_a_bad_threshold_is_put_back_with_the_reason(window):
 
 
 def test_the_exploding_demo_pauses_on_the_default_non_finite_breakpoint(qtbot):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)
@@ -174,7 +174,7 @@ def test_breakpoints_and_hits_survive_save_and_open(window, qtbot, tmp_path):
         assert stored is not None and [b.id for b in stored] == ["nonfinite", bp.id, expr_id]
         assert [h.step for h in hits(s)] == [0, 1]
     # a fresh window opens the file: same breakpoints, same hits on the timeline
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     other = MainWindow(interactive=False)
     qtbot.addWidget(other)

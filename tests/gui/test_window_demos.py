@@ -7,9 +7,9 @@ from argparse import Namespace
 
 import pytest
 
-from engine.demos import DEFAULT_DEMO, DEMOS
-from gui import settings
-from sessions import Session
+from rnnscope.engine.demos import DEFAULT_DEMO, DEMOS
+from rnnscope.gui import settings
+from rnnscope.sessions import Session
 
 T = 60_000  # ms
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -17,7 +17,7 @@ HANGUL = re.compile("[\uac00-\ud7a3]")
 
 @pytest.fixture
 def win(qtbot):
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     w = MainWindow(interactive=False)
     qtbot.addWidget(w)
@@ -85,7 +85,7 @@ def test_language_switch_changes_the_text_and_is_remembered(win, qtbot):
     assert expl.heading.text() == DEMOS["highway"].title_ko
     assert HANGUL.search(expl.text.toPlainText()) and "망각" in expl.text.toPlainText()
     assert HANGUL.search(expl.suggestion_buttons[0][0].text())
-    from gui.explanation import has_hangul_font
+    from rnnscope.gui.explanation import has_hangul_font
 
     # without a Korean font Qt draws boxes: the panel says so (this machine may have none)
     assert expl.font_note.isVisibleTo(expl) == (not has_hangul_font())
@@ -95,7 +95,7 @@ def test_language_switch_changes_the_text_and_is_remembered(win, qtbot):
     assert settings.language() == "ko"
     win._title_demos()  # what opening File > Demos does
     assert win.demo_actions["vanishing"].text() == DEMOS["vanishing"].title_ko
-    from gui.explanation import ExplanationPanel
+    from rnnscope.gui.explanation import ExplanationPanel
 
     again = ExplanationPanel(win.controller, lambda _t: True)
     qtbot.addWidget(again)
@@ -173,7 +173,7 @@ def test_train_every_run_trains_each_demo_run(win, qtbot):
 
 
 def test_unknown_demo_on_the_command_line_is_one_line_and_exit_2(capsys):
-    from gui.app import run_gui
+    from rnnscope.gui.app import run_gui
 
     code = run_gui(Namespace(demo="nope", session=None, screenshot=None, steps=0, threads=None))
     err = capsys.readouterr().err

@@ -16,7 +16,7 @@ T = 30_000
 
 @pytest.mark.filterwarnings("ignore::sessions.RegenerationMismatch")  # expected: the banner shows it
 def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -> None:
-    from gui.main_window import MainWindow
+    from rnnscope.gui.main_window import MainWindow
 
     path = tmp_path / "default.rnnscope"
     record_as(OTHER, path)  # recorded as a CPU without AVX2 would: another machine kind here

@@ -17,8 +17,8 @@ sys.path[:0] = [str(HERE.parent.parent), str(HERE)]
 
 from session_fixtures import tiny_config  # noqa: E402
 
-from engine import Trainer  # noqa: E402
-from sessions import FORMAT, LiveSession, RecordSettings  # noqa: E402
+from rnnscope.engine import Trainer  # noqa: E402
+from rnnscope.sessions import FORMAT, LiveSession, RecordSettings  # noqa: E402
 
 
 def make(path: Path) -> None:

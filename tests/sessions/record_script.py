@@ -12,8 +12,8 @@ import sys
 
 from session_fixtures import tiny_config
 
-from engine import Trainer
-from sessions import LiveSession, RecordSettings
+from rnnscope.engine import Trainer
+from rnnscope.sessions import LiveSession, RecordSettings
 
 
 def main() -> None:

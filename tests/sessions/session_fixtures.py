@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import TrainConfig, Trainer
-from engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
-from sessions import LiveSession, RecordSettings, checksum
-from sessions.record_codec import SUMMARY_COLUMNS
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
+from rnnscope.sessions import LiveSession, RecordSettings, checksum
+from rnnscope.sessions.record_codec import SUMMARY_COLUMNS
 
 
 def tiny_config(**changes: object) -> TrainConfig:

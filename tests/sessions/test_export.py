@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.record import StepRecord
-from sessions import Session, SessionError
-from sessions.cli import export_step
-from sessions.export import gradient_flow_arrays, record_arrays, write_gradient_flow, write_record
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import Session, SessionError
+from rnnscope.sessions.cli import export_step
+from rnnscope.sessions.export import gradient_flow_arrays, record_arrays, write_gradient_flow, write_record
 
 
 def test_the_window_and_the_cli_write_the_same_arrays(
@@ -56,7 +56,7 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_part_file(
     def broken(*_: object, **__: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sessions.export._record_rows", broken)
+    monkeypatch.setattr("rnnscope.sessions.export._record_rows", broken)
     with pytest.raises(SessionError, match="cannot write the export: No space left on device"):
         write_record(recs[2], target, "csv")
     assert target.read_text() == "the previous export\n"

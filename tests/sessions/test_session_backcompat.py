@@ -16,10 +16,10 @@ import pytest
 import torch
 from cpu_kinds import producible, run_as
 
-from engine.config import TrainConfig
-from sessions import RegenerationMismatch, Session
-from sessions.provenance import summary_deviation
-from sessions.record_codec import diff_records
+from rnnscope.engine.config import TrainConfig
+from rnnscope.sessions import RegenerationMismatch, Session
+from rnnscope.sessions.provenance import summary_deviation
+from rnnscope.sessions.record_codec import diff_records
 
 SAMPLE_V1 = Path(__file__).parent / "data" / "session_v1.rnnscope"
 

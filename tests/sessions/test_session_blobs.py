@@ -9,8 +9,8 @@ import zlib
 import numpy as np
 import pytest
 
-from sessions import blobs
-from sessions.errors import BlobError
+from rnnscope.sessions import blobs
+from rnnscope.sessions.errors import BlobError
 
 DTYPES = ["<f2", "<f4", "<f8", "i1", "<i2", "<i4", "<i8", "u1", "<u2", "<u4", "<u8", "?", "<c8", "<c16"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from session_fixtures import tiny_config
 
-from engine import Trainer
-from engine.record import StepRecord
-from sessions import LiveSession, RecordSettings, Session
-from sessions.record_codec import diff_records
+from rnnscope.engine import Trainer
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import LiveSession, RecordSettings, Session
+from rnnscope.sessions.record_codec import diff_records
 
 SETTINGS = RecordSettings(checkpoint_every=10, frame_every=0)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from session_fixtures import tiny_config
 
-from engine import Trainer
-from engine.breakpoints import Breakpoint, BreakpointSet, default_breakpoints
-from sessions import LiveSession, RecordSettings, Session, SessionError
-from sessions.breakpoints import hits, load_breakpoints, record_hit, save_breakpoints
-from sessions.record_codec import diff_records
+from rnnscope.engine import Trainer
+from rnnscope.engine.breakpoints import Breakpoint, BreakpointSet, default_breakpoints
+from rnnscope.sessions import LiveSession, RecordSettings, Session, SessionError
+from rnnscope.sessions.breakpoints import hits, load_breakpoints, record_hit, save_breakpoints
+from rnnscope.sessions.record_codec import diff_records
 
 SETTINGS = RecordSettings(checkpoint_every=5, frame_every=0)
 

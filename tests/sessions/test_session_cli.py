@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.record import StepRecord
-from sessions import Session, SessionError
-from sessions.cli import export_step, info
-from sessions.export import record_arrays
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import Session, SessionError
+from rnnscope.sessions.cli import export_step, info
+from rnnscope.sessions.export import record_arrays
 
 SAMPLE = Path(__file__).parent / "data" / "session_v1.rnnscope"
 

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 from session_fixtures import rewrite_checksums, tiny_config
 
-from engine import Trainer
-from sessions import LiveSession, RecordingError, RecordSettings, Session, SessionError, tree
-from sessions.record_codec import diff_records
+from rnnscope.engine import Trainer
+from rnnscope.sessions import LiveSession, RecordingError, RecordSettings, Session, SessionError, tree
+from rnnscope.sessions.record_codec import diff_records
 
 HERE = Path(__file__).parent
 REPO = HERE.parent.parent
@@ -177,8 +177,8 @@ def test_read_only_place_reads_but_refuses_recording(
 import sys
 sys.path[:0] = [{str(REPO)!r}, {str(HERE)!r}]
 from session_fixtures import tiny_config
-from engine import Trainer
-from sessions import LiveSession, Session, SessionError
+from rnnscope.engine import Trainer
+from rnnscope.sessions import LiveSession, Session, SessionError
 with Session.open({str(ro / "run.rnnscope")!r}) as s:
     print("len", len(s), s.record(7).step)
 for fn in (lambda: LiveSession.resume({str(ro / "run.rnnscope")!r}),

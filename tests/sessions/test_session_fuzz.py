@@ -20,8 +20,8 @@ import pytest
 import torch
 from session_fixtures import tiny_config
 
-from engine import Trainer
-from sessions import LiveSession, RecordSettings
+from rnnscope.engine import Trainer
+from rnnscope.sessions import LiveSession, RecordSettings
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = 10
@@ -33,9 +33,9 @@ LIMIT_S = 150.0  # the whole child
 READ_ALL = r"""
 import contextlib, hashlib, io, json, signal, sys, traceback, warnings
 import numpy as np
-from cli.main import main
-from sessions import Session, SessionError
-from engine.record import FRAME_FIELDS
+from rnnscope.cli.main import main
+from rnnscope.sessions import Session, SessionError
+from rnnscope.engine.record import FRAME_FIELDS
 warnings.simplefilter("ignore")
 import torch
 torch.set_num_threads(2)  # as the recording (threads are part of the numerics fingerprint)

@@ -12,8 +12,9 @@ SESSIONS = Path(__file__).resolve().parent.parent.parent / "sessions"
 
 def test_importing_sessions_loads_no_gui_toolkit() -> None:
     code = (
-        "import sys, sessions, sessions.cli\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph', 'gui'))\n"
+        "import sys, rnnscope.sessions, rnnscope.sessions.cli\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'pyqtgraph') "
+        "or m.startswith('rnnscope.gui'))\n"
         "print(bad)"
     )
     out = subprocess.run(

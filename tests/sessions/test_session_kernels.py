@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from session_fixtures import tiny_config
 
-from engine import Trainer, native
-from engine.native.builder import compiler
-from sessions import LiveSession, RecordSettings, RegenerationMismatch, Session
-from sessions.record_codec import diff_records
+from rnnscope.engine import Trainer, native
+from rnnscope.engine.native.builder import compiler
+from rnnscope.sessions import LiveSession, RecordSettings, RegenerationMismatch, Session
+from rnnscope.sessions.record_codec import diff_records
 
 needs_kernels = pytest.mark.skipif(compiler() is None, reason="no C++ compiler")
 SETTINGS = RecordSettings(checkpoint_every=4, frame_every=0)

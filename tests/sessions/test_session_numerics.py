@@ -19,15 +19,15 @@ import torch
 from cpu_kinds import run_as
 from session_fixtures import tiny_config
 
-from engine import Trainer, numerics
-from sessions import LiveSession, RecordSettings, RegenerationMismatch, Session
-from sessions.cli import info
-from sessions.record_codec import diff_records
+from rnnscope.engine import Trainer, numerics
+from rnnscope.sessions import LiveSession, RecordSettings, RegenerationMismatch, Session
+from rnnscope.sessions.cli import info
+from rnnscope.sessions.record_codec import diff_records
 
 RECORD = r"""
 import sys, torch
-from engine import TrainConfig, Trainer
-from sessions import LiveSession, RecordSettings
+from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.sessions import LiveSession, RecordSettings
 torch.set_num_threads(2)
 cfg = TrainConfig(cell="lstm", task="copy", hidden_size=8, seq_len=8, delay=2, batch_size=4, seed=0,
                   device="cpu", probe_every=0)
@@ -127,7 +127,7 @@ def test_resuming_on_another_kind_adds_its_fingerprint_from_that_step(tmp_path: 
         live.run(6)
     run_as(
         OTHER,
-        f"from sessions import LiveSession\nwith LiveSession.resume({str(path)!r}) as live:\n    live.run(4)\n",
+        f"from rnnscope.sessions import LiveSession\nwith LiveSession.resume({str(path)!r}) as live:\n    live.run(4)\n",
         {"RNNSCOPE_KERNELS": "torch"},
     )
     with Session.open(path) as s:
@@ -166,7 +166,7 @@ def test_a_damaged_fingerprint_does_not_stop_the_file_from_opening(tmp_path: Pat
 def test_the_provenance_headline_keeps_every_difference_whole() -> None:
     """The first line is what a panel's banner shows: with two differences (joined by "; ") it
     must not be cut between them, and the deviation and drift table follow on the next line."""
-    from sessions.provenance import Provenance, relative_deviation
+    from rnnscope.sessions.provenance import Provenance, relative_deviation
 
     prov = Provenance(
         step=9,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sessions import LiveSession, Session, SessionError
-from sessions.cli import export_step, info
+from rnnscope.sessions import LiveSession, Session, SessionError
+from rnnscope.sessions.cli import export_step, info
 
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -56,7 +56,7 @@ def _no_steps_table(path: Path) -> Path:
 def good_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from session_fixtures import tiny_config
 
-    from engine import Trainer
+    from rnnscope.engine import Trainer
 
     path = tmp_path_factory.mktemp("good") / "good.rnnscope"
     with LiveSession.create(path, Trainer(tiny_config())) as live:
@@ -139,7 +139,7 @@ def test_garbage_in_the_middle_is_reported_not_crashed(tmp_path: Path, good_file
 def test_creating_over_an_existing_file_needs_overwrite(tmp_path: Path, good_file: Path) -> None:
     from session_fixtures import tiny_config
 
-    from engine import Trainer
+    from rnnscope.engine import Trainer
 
     path = _good_copy(good_file, tmp_path / "keep.rnnscope")
     before = _snapshot(path)

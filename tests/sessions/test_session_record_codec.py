@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from session_fixtures import make_record
 
-from sessions import record_codec
+from rnnscope.sessions import record_codec
 
 
 @pytest.mark.parametrize("seq2seq", [False, True])

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from session_fixtures import rewrite_checksums, tiny_config
 
-from engine import Trainer
-from engine.record import StepRecord
-from sessions import LiveSession, RecordSettings, Session
-from sessions.record_codec import diff_records
-from sessions.session import RegenerationMismatch
+from rnnscope.engine import Trainer
+from rnnscope.engine.record import StepRecord
+from rnnscope.sessions import LiveSession, RecordSettings, Session
+from rnnscope.sessions.record_codec import diff_records
+from rnnscope.sessions.session import RegenerationMismatch
 
 
 def test_stored_records_equal_the_live_ones(recorded: tuple[Path, list[StepRecord]]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from session_fixtures import make_record
 
-from sessions import blobs, summaries
-from sessions.record_codec import summary_row
+from rnnscope.sessions import blobs, summaries
+from rnnscope.sessions.record_codec import summary_row
 
 
 def _scan_row(rec: object) -> tuple[object, ...]:

@@ -13,9 +13,9 @@ import pytest
 import torch
 from session_fixtures import tiny_config
 
-from engine import Trainer
-from sessions import tree
-from sessions.errors import BlobError
+from rnnscope.engine import Trainer
+from rnnscope.sessions import tree
+from rnnscope.sessions.errors import BlobError
 
 
 def assert_same_tree(a: Any, b: Any, where: str = "state") -> None:

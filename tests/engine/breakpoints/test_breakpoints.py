@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.breakpoints import (
+from rnnscope.engine.breakpoints import (
     EXPRESSION_FUNCTIONS,
     EXPRESSION_NAMES,
     KINDS,
@@ -26,9 +26,9 @@ from engine.breakpoints import (
     default_breakpoints,
     parse_expression,
 )
-from engine.config import TrainConfig
-from engine.record import NonFinite, PartRecord, StepRecord
-from engine.trainer import Trainer
+from rnnscope.engine.config import TrainConfig
+from rnnscope.engine.record import NonFinite, PartRecord, StepRecord
+from rnnscope.engine.trainer import Trainer
 
 L, T, H = 2, 6, 3
 

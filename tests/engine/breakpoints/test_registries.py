@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from engine.breakpoints import (
+from rnnscope.engine.breakpoints import (
     EXPRESSION_FUNCTIONS,
     FUNCTIONS,
     KIND_INFO,
@@ -21,8 +21,8 @@ from engine.breakpoints import (
     register_function,
     register_kind,
 )
-from engine.breakpoints.expression import elementwise, reducing
-from engine.record import PartRecord, StepRecord
+from rnnscope.engine.breakpoints.expression import elementwise, reducing
+from rnnscope.engine.record import PartRecord, StepRecord
 
 
 def _record(loss: float, metric: float = 0.5) -> StepRecord:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
-from gui.panels.base import ELLIPSIS, add_plot, elide_html, plain_text, set_title, swatch, title_text
+from rnnscope.gui.panels.base import ELLIPSIS, add_plot, elide_html, plain_text, set_title, swatch, title_text
 
 
 def _fits(n: int):

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from engine import TrainConfig
-from engine.record import GATE_NAMES
-from gui.panels.base import title_text
-from gui.panels.health import log10_text, log_product
-from gui.panels.ranges import AutoLogRange
+from rnnscope.engine import TrainConfig
+from rnnscope.engine.record import GATE_NAMES
+from rnnscope.gui.panels.base import title_text
+from rnnscope.gui.panels.health import log10_text, log_product
+from rnnscope.gui.panels.ranges import AutoLogRange
 
 T = 30_000
 

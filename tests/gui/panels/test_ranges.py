@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from gui.panels.ranges import decade_ticks
+from rnnscope.gui.panels.ranges import decade_ticks
 
 
 class _Axis:

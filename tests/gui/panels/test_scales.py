@@ -7,9 +7,9 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from gui import colormaps
-from gui.panels import scales
-from gui.panels.base import HeatmapPlot
+from rnnscope.gui import colormaps
+from rnnscope.gui.panels import scales
+from rnnscope.gui.panels.base import HeatmapPlot
 
 
 def test_decade_levels_span_every_decade_of_the_data():
