@@ -55,7 +55,7 @@ def headless(cfg: TrainConfig, steps: int) -> float:
 
 
 def recorded(cfg: TrainConfig, steps: int, folder: Path) -> float:
-    from rnnscope.gui.controller import GUI_RECORDING
+    from rnnscope.gui.model.controller import GUI_RECORDING
     from rnnscope.sessions.live import LiveSession
 
     path = folder / f"recorded-{time.monotonic_ns()}.rnnscope"
@@ -77,7 +77,7 @@ class WindowProbe:
     def __init__(self, app, cfg: TrainConfig) -> None:
         from PySide6.QtCore import QTimer
 
-        from rnnscope.gui.main_window import MainWindow
+        from rnnscope.gui.shell.main_window import MainWindow
 
         self.app = app
         self.win = MainWindow(interactive=False)
@@ -92,7 +92,7 @@ class WindowProbe:
         self._last = None
         self.win.controller.new_run(cfg)
         self._wait(lambda: self.win.controller.mode == "live", 120)
-        from rnnscope.gui.app import freeze_startup_heap
+        from rnnscope.gui.shell.app import freeze_startup_heap
 
         freeze_startup_heap()  # as run_gui does
 
@@ -205,7 +205,7 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="rnnscope-bench-") as tmp:
         os.environ["RNNSCOPE_CONFIG_DIR"] = tmp
-        from rnnscope.gui.app import make_app
+        from rnnscope.gui.shell.app import make_app
 
         app = make_app()
         probe = WindowProbe(app, cfg)

@@ -204,6 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rnnscope.cli.sessions import run_export, run_info
 
         return run_info(args) if args.command == "info" else run_export(args)
-    from rnnscope.gui.app import run_gui
+    from rnnscope.gui.shell.app import run_gui
 
     return run_gui(args)

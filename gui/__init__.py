@@ -1,6 +1,13 @@
-"""rnnscope's window: PySide6 + pyqtgraph views and the controllers that feed them.
+"""rnnscope's window: PySide6 + pyqtgraph views and the application layer that feeds them.
+
+    model/    the application layer: RunController (run files, demos, breakpoints), the
+              training thread (worker), the step history, the runs table's data, validation
+    shell/    the main window, transport and status bars, cursor, settings, run_gui (app.py)
+    panels/   every dock, one module each, and their registry (DOCKS): add a panel there
+    export/   PNG snapshots, step-through animations, the teaching exports and their dialogs
+    compare/  the compare window (two runs side by side, the same step views)
 
 gui/ owns no training logic: it drives an ``engine.Trainer`` through a recording
-``sessions.LiveSession`` on a worker thread (``gui.controller``) and draws the
-``StepRecord``s it produces on a ~30 Hz timer. ``engine`` and ``sessions`` never import gui/.
+``sessions.LiveSession`` on a worker thread and draws the ``StepRecord``s it produces on a
+~30 Hz timer. ``engine`` and ``sessions`` never import gui/.
 """

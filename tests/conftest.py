@@ -31,6 +31,6 @@ def _collect_on_the_main_thread() -> Iterator[None]:
     objects."""
     yield
     if not gc.isenabled():
-        from rnnscope.gui import gc_guard  # imported already: only a window turns collection off
+        from rnnscope.gui.shell import gc_guard  # imported already: only a window turns collection off
 
         gc_guard.collect_if_due()

@@ -18,8 +18,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from rnnscope.gui import colormaps
-from rnnscope.gui.history import History, bin_rows, bin_size
+from rnnscope.gui.model.history import History, bin_rows, bin_size
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import HeatmapPlot, LayerSelector, info_label, set_lines
 from rnnscope.gui.panels.gradient_flow import MAX_COLUMNS
 from rnnscope.gui.panels.ranges import StepAxisRange

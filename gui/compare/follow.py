@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnscope.gui.history import Buffer, History
+from rnnscope.gui.model.history import Buffer, History
 
 FOLLOW_MS = 1000  # how often a compare window looks for new steps of a run being trained
 

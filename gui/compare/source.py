@@ -30,7 +30,7 @@ from PySide6.QtCore import QObject, Signal
 from rnnscope.engine.tasks import make_task
 from rnnscope.gui.compare.follow import GrowingHistory, read_new_steps, same_file
 from rnnscope.gui.compare.loader import Loader
-from rnnscope.gui.history import History
+from rnnscope.gui.model.history import History
 from rnnscope.sessions.session import Session
 
 COMMIT_WAIT_S = 5.0  # a step the main window has shown may take this long to reach the file

@@ -35,23 +35,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnscope.gui import gc_guard
 from rnnscope.gui.compare.difference import DifferencePanel
 from rnnscope.gui.compare.follow import FOLLOW_MS
 from rnnscope.gui.compare.notes import RunShape, mismatch_notes
 from rnnscope.gui.compare.scales import SharedScale, SharedStepAxis
 from rnnscope.gui.compare.source import CompareSource, SourceModel
-from rnnscope.gui.cursor import TimeCursor
-from rnnscope.gui.panels import GatesPanel, GradientFlowPanel, HealthPanel, SamplePanel, StatesPanel
+from rnnscope.gui.panels import DOCKS, DockContext, GradientFlowPanel
 from rnnscope.gui.panels.ranges import StepAxisRange
+from rnnscope.gui.shell import gc_guard
+from rnnscope.gui.shell.cursor import TimeCursor
 
-PANELS: dict[str, tuple[str, Any]] = {
-    "gradient_flow": ("Gradient flow", GradientFlowPanel),
-    "gates": ("Gates", GatesPanel),
-    "states": ("States", StatesPanel),
-    "health": ("Health", HealthPanel),
-    "sample": ("Sample", SamplePanel),
-}
+# The step views of the registry: the same panels as the main window's, one per side.
+PANELS: dict[str, tuple[str, Any]] = {d.name: (d.title, d.make) for d in DOCKS if d.compares}
 # the StepAxisRange attribute of each panel with over-steps plots (put under the shared axis)
 STEP_AXES = {"gradient_flow": "heat_x", "health": "x_range"}
 
@@ -179,7 +174,7 @@ class CompareWindow(QMainWindow):
         lay.setContentsMargins(0, 0, 0, 0)
         title = self._title_label(f"{model.name}: {model.title}")
         stack = QStackedWidget()
-        panels = {key: cls(model, self.cursor) for key, (_text, cls) in PANELS.items()}
+        panels = {key: make(DockContext(model, self.cursor)) for key, (_text, make) in PANELS.items()}
         for p in panels.values():
             stack.addWidget(p)
         lay.addWidget(title)

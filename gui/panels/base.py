@@ -21,10 +21,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QFontMetricsF, QImage
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from rnnscope.gui import colormaps
-from rnnscope.gui.controller import RunController
-from rnnscope.gui.cursor import TimeCursor
-from rnnscope.gui.panels import scales
+from rnnscope.gui.panels import colormaps, scales
+from rnnscope.gui.panels.model import PanelModel
+from rnnscope.gui.shell.cursor import TimeCursor
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="#16181d", foreground="#d0d0d0")
 
@@ -44,7 +43,7 @@ class Panel(QWidget):
     HISTORY_INTERVAL = 0.1  # s: over-steps plots redraw at most 10 times a second
     shows_frame = True  # draws the shown step's frame: says when that frame is a replay elsewhere
 
-    def __init__(self, controller: RunController, cursor: TimeCursor, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: PanelModel, cursor: TimeCursor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.cursor = cursor

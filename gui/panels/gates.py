@@ -14,8 +14,9 @@ import numpy as np
 import pyqtgraph as pg
 
 from rnnscope.engine.record import GATE_NAMES, SIGMOID_GATES
-from rnnscope.gui import colormaps
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
+from rnnscope.gui.panels.registry import Dock, Place, step_view
 
 DESCRIPTIONS = {
     "i": "i · input gate (σ)",
@@ -163,3 +164,6 @@ class GatesPanel(Panel):
             if hit is not None:
                 self.cursor.set(hit[1])
                 return
+
+
+DOCK = Dock("gates", GatesPanel.title, step_view(GatesPanel), Place("split", "gradient_flow"), compares=True)

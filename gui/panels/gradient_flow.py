@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from rnnscope.gui import colormaps
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import (
     HeatmapPlot,
     LayerSelector,
@@ -29,6 +29,7 @@ from rnnscope.gui.panels.base import (
     swatch,
 )
 from rnnscope.gui.panels.ranges import StableRange, StepAxisRange
+from rnnscope.gui.panels.registry import Dock, Place, step_view
 
 MAX_COLUMNS = 800  # steps are averaged into at most this many image columns
 
@@ -192,3 +193,8 @@ class GradientFlowPanel(Panel):
         elif self.curve_plot.vb.sceneBoundingRect().contains(pos):
             p = self.curve_plot.vb.mapSceneToView(pos)
             self.cursor.set(round(p.x()))
+
+
+DOCK = Dock(
+    "gradient_flow", GradientFlowPanel.title, step_view(GradientFlowPanel), Place("right"), compares=True
+)

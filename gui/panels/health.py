@@ -22,9 +22,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from rnnscope.engine.record import GATE_NAMES
-from rnnscope.gui import colormaps
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import Panel, PartLayerSelector, add_plot, info_label, set_title, swatch
 from rnnscope.gui.panels.ranges import AutoLogRange, StableRange, StepAxisRange
+from rnnscope.gui.panels.registry import Dock, Place, step_view
 from rnnscope.sessions.breakpoints import HIT_EVENT
 
 
@@ -126,7 +127,7 @@ class HealthPanel(Panel):
         self.nan_bands: list[pg.LinearRegionItem] = []  # a red band along the top per run of NaN/Inf steps
 
         self.metric_plot = self._plot(0, 1, "metric", "metric")
-        self.metric = _curve(self.metric_plot, colormaps.GREEN, width=2)
+        self.metric_curve = _curve(self.metric_plot, colormaps.GREEN, width=2)
 
         self.norm_plot = self._plot(
             1,
@@ -239,7 +240,7 @@ class HealthPanel(Panel):
         self._revision = h.revision
         x = h.steps
         self.loss.setData(x, _pos(h.series("loss")))
-        self.metric.setData(x, h.series("metric"))
+        self.metric_curve.setData(x, h.series("metric"))  # (not self.metric: that is QWidget.metric())
         self.norm.setData(x, _pos(h.series("grad_norm")))
         self.norm_clipped.setData(x, _pos(h.series("grad_norm_clipped")))
         threshold = _pos(h.series("clip_threshold"))
@@ -451,3 +452,13 @@ class HealthPanel(Panel):
             if rec is not None and part in rec.part_slices:
                 t += rec.part_slices[part].start  # the cursor's t runs over encoder then decoder
             self.cursor.set(t)
+
+
+DOCK = Dock(
+    "health",
+    HealthPanel.title,
+    step_view(HealthPanel),
+    Place("split", "gates"),
+    compares=True,
+    shows=("singular_values", "jacobian"),
+)

@@ -38,11 +38,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from rnnscope.gui import colormaps, runs_model
+from rnnscope.gui.model import runs as runs_model
+from rnnscope.gui.model.runs import ModelInfo, RunRow, Series
+from rnnscope.gui.model.validation import BUDGET, Point, timeline_points
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import add_plot, set_title
 from rnnscope.gui.panels.ranges import decade_ticks
-from rnnscope.gui.runs_model import ModelInfo, RunRow, Series
-from rnnscope.gui.validation import BUDGET, Point, timeline_points
+from rnnscope.gui.panels.registry import Dock, Place
 
 COLUMNS = (
     ("run", "the run (a branch of the session); double-click to show it"),
@@ -405,3 +407,13 @@ class RunsPanel(QWidget):
     def _on_double_click(self, row: int, _col: int) -> None:
         if 0 <= row < len(self.rows) and self.rows[row].branch != self.controller.branch_id:
             self.controller.view_branch(self.rows[row].branch)
+
+
+DOCK = Dock(
+    "runs",
+    RunsPanel.title,
+    lambda ctx: RunsPanel(ctx.model),
+    Place("bottom"),
+    hidden=True,
+    shows=("compare",),
+)

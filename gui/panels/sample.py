@@ -16,8 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QStackedWidget, QWidget
 
-from rnnscope.gui import colormaps
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import Panel, info_label, set_title, swatch
+from rnnscope.gui.panels.registry import Dock, Place, step_view
 from rnnscope.gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 
 GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
@@ -192,3 +193,8 @@ class SamplePanel(Panel):
         t_out = np.arange(y.shape[0])
         self.target.setData(t_out[mask], y[mask, 0])
         self.pred.setData(t_out[mask], pred[mask, 0])
+
+
+DOCK = Dock(
+    "sample", SamplePanel.title, step_view(SamplePanel), Place("split", "gates", "vertical"), compares=True
+)

@@ -104,8 +104,8 @@ def ticks(kind: str, levels: Levels) -> list[tuple[float, str]]:
     """Colour-bar ticks (position on the bar, text) for ``levels`` of a scale of this kind; the
     two ends are always labelled, so the bar says the range it shows."""
     if kind == "log10":
-        lo, hi = round(levels[0]), round(levels[1])
-        return [(float(k), decade_text(k)) for k in _decade_marks(lo, hi)]
+        first, last = round(levels[0]), round(levels[1])
+        return [(float(k), decade_text(k)) for k in _decade_marks(first, last)]
     if kind == "signed_log":
         f, k = round(levels[0]), round(levels[1])
         span = k - f

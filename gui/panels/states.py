@@ -15,8 +15,9 @@ from typing import Any
 
 import pyqtgraph as pg
 
-from rnnscope.gui import colormaps
+from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import HeatmapGrids, HeatmapPlot, LayerSelector, Panel, info_label
+from rnnscope.gui.panels.registry import Dock, Place, step_view
 
 FIELDS = {  # name: (record attribute, title, colour scale: gui.panels.scales)
     "h": ("hidden", "hₜ hidden state", "fixed"),
@@ -125,3 +126,12 @@ class StatesPanel(Panel):
             if hit is not None:
                 self.cursor.set(hit[1])
                 return
+
+
+DOCK = Dock(
+    "states",
+    StatesPanel.title,
+    step_view(StatesPanel),
+    Place("split", "gradient_flow", "vertical"),
+    compares=True,
+)

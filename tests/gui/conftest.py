@@ -49,7 +49,7 @@ def tiny_config():
 @pytest.fixture
 def window(qtbot, tiny_config):
     """A main window running a tiny LSTM run (paused at step 0)."""
-    from rnnscope.gui.main_window import MainWindow
+    from rnnscope.gui.shell.main_window import MainWindow
 
     win = MainWindow(interactive=False)
     qtbot.addWidget(win)

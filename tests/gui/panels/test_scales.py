@@ -7,8 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
-from rnnscope.gui import colormaps
-from rnnscope.gui.panels import scales
+from rnnscope.gui.panels import colormaps, scales
 from rnnscope.gui.panels.base import HeatmapPlot
 
 
