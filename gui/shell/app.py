@@ -86,6 +86,10 @@ def run_gui(args: Any) -> int:
     except ValueError as exc:
         sys.stderr.write(f"rnnscope: error: {exc}\n")
         return 2
+    session = getattr(args, "session", None)
+    if session is not None and not Path(session).is_file():
+        sys.stderr.write(f"rnnscope: error: {session}: no such session file\n")
+        return 2
     from rnnscope.engine import native
 
     try:
@@ -93,10 +97,6 @@ def run_gui(args: Any) -> int:
         native.prepare_in_background()  # compiles on a first run; training waits for it only if it must
     except ValueError as exc:  # a bad RNNSCOPE_KERNELS
         sys.stderr.write(f"rnnscope: error: {exc}\n")
-        return 2
-    session = getattr(args, "session", None)
-    if session is not None and not Path(session).is_file():
-        sys.stderr.write(f"rnnscope: error: {session}: no such session file\n")
         return 2
 
     app = make_app()
