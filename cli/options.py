@@ -12,7 +12,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from rnnscope.engine.config import FIELD_TYPES, KNOBS, Knob, TrainConfig
+from rnnscope.engine.config import DEFAULTS, FIELD_TYPES, KNOBS, Knob, TrainConfig
 from rnnscope.engine.tasks import TASKS, task_names
 
 # Options named differently from their field: ``--clip THRESHOLD`` sets clip and clip_threshold.
@@ -25,7 +25,7 @@ def flag(name: str) -> str:
 
 
 def _default_text(name: str, k: Knob) -> str:
-    value = getattr(TrainConfig(), name)
+    value = DEFAULTS[name]
     if value is None:
         return k.none_means
     suggested = sorted(t for t, cls in TASKS.items() if name in cls.default_config)
@@ -103,5 +103,5 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         chosen["clip"] = True
         chosen["clip_threshold"] = args.clip
     chosen = {k: v for k, v in chosen.items() if v is not None}
-    task = chosen.get("task", TrainConfig().task)
+    task = chosen.get("task", DEFAULTS["task"])
     return TrainConfig(**{**TASKS[task].default_config, **chosen})

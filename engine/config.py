@@ -60,9 +60,13 @@ class Knob:
         c = self.choices
         return () if c is None else (c() if callable(c) else c)
 
-    def interval(self) -> str:
-        """The accepted range as the messages write it: ``[1, 1024]``, ``(0, 10]``."""
-        hi = f"{self.hi_field}-1" if self.hi_field else _num(cast(float, self.hi))
+    def interval(self, hi_value: float | None = None) -> str:
+        """The accepted range as the messages write it: ``[1, 1024]``, ``(0, 10]``; ``hi_value``
+        is the upper bound a ``hi_field`` has on a given config (else it is written by name)."""
+        if hi_value is not None:
+            hi = _num(hi_value)
+        else:
+            hi = f"{self.hi_field}-1" if self.hi_field else _num(cast(float, self.hi))
         return (
             f"{'(' if self.lo_open else '['}{_num(cast(float, self.lo))}, {hi}{')' if self.hi_open else ']'}"
         )
@@ -225,6 +229,7 @@ class TrainConfig:
 
 
 KNOBS: dict[str, Knob] = {f.name: f.metadata["knob"] for f in dataclasses.fields(TrainConfig)}
+DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 FIELD_TYPES: dict[str, type] = {
     f.name: {"str": str, "int": int, "float": float, "bool": bool}[str(f.type).split(" ")[0]]
     for f in dataclasses.fields(TrainConfig)
@@ -245,7 +250,7 @@ def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 def _check_number(name: str, value: Any, k: Knob, integer: bool, hi: float) -> None:
     """One message for every way a number can be wrong: type, NaN/Inf, or out of range."""
     lo = cast(float, k.lo)
-    interval = f"{'(' if k.lo_open else '['}{_num(lo)}, {_num(hi)}{')' if k.hi_open else ']'}"
+    interval = k.interval(hi)
     want = f"{'an integer' if integer else 'a number'} in {interval}"
     kind: tuple[type, ...] = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kind):

@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from rnnscope.engine import LIVE_FIELDS, TrainConfig
-from rnnscope.engine.config import FIELD_TYPES, KNOBS
+from rnnscope.engine.config import DEFAULTS, FIELD_TYPES, KNOBS
 from rnnscope.engine.tasks import TASKS
 from rnnscope.gui.panels.registry import Dock, Place
 
@@ -270,8 +270,7 @@ class ParamsPanel(QWidget):
 
 
 def _default(spec: dict[str, Any]) -> Any:
-    value = getattr(TrainConfig(), spec["name"])
-    return _to_param(spec["name"], value)
+    return _to_param(spec["name"], DEFAULTS[spec["name"]])
 
 
 DOCK = Dock(
