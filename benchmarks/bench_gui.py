@@ -90,7 +90,7 @@ class WindowProbe:
         self._probe.setInterval(5)
         self._probe.timeout.connect(self._on_probe)
         self._last = None
-        self.win.controller.new_run(cfg)
+        self.win.controller.files.new_run(cfg)
         self._wait(lambda: self.win.controller.mode == "live", 120)
         from rnnscope.gui.shell.app import freeze_startup_heap
 

@@ -7,7 +7,7 @@ takes only the steps it has not seen:
 - from the main window's History when that window shows the branch (it is ahead of the
   file by up to one commit of the writer, and costs no I/O): ``GrowingHistory.extend_from``;
 - otherwise from the session file, with the main window's reader on its loader thread
-  (``RunController.background``), reading steps ``start..`` only (``read_new_steps``): the
+  (``AppModel.background``), reading steps ``start..`` only (``read_new_steps``): the
   incremental read the Runs dock does (``gui.runs_model.scan``).
 
 Steps are appended, never reloaded: History's buffers grow by doubling and the binned

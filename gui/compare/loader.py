@@ -1,68 +1,41 @@
-"""Loader: one background thread for slow reads (opening a session, regenerating a frame).
+"""Loader: a compare side's background thread (gui.model.jobs.Jobs) with a Qt signal.
 
 ``submit(fn, on_done, busy)`` runs ``fn()`` on the thread and ``on_done(result, exc)`` on the
-main thread (through a queued signal), so widgets are only ever touched from the main thread.
-``busy_changed`` says what is running ("" when nothing), for a progress bar.
+main thread, so widgets are only ever touched from the main thread; ``busy_changed`` says what
+is running ("" when nothing), for the compare window's status bar. The same Jobs class runs
+the main window's reads (gui.model.app.AppModel.background).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-Done = Callable[[Any, BaseException | None], None]
+from rnnscope.gui.model.jobs import Done, Jobs
+from rnnscope.gui.model.main_thread import MainThread
 
 
 class Loader(QObject):
     busy_changed = Signal(str)
-    _finished = Signal(object)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"rnnscope-{name}")
-        self._finished.connect(self._on_finished)
-        self._busy: dict[int, str] = {}
-        self._ids = 0
-        self.closed = False
+        self._jobs = Jobs(name, MainThread(self).post)
+        self._jobs.busy.changed.connect(self.busy_changed.emit)
 
     @property
     def busy_text(self) -> str:
-        return next(reversed(self._busy.values()), "")
+        return self._jobs.busy.text
+
+    @property
+    def closed(self) -> bool:
+        return self._jobs.closed
 
     def submit(self, fn: Callable[[], Any], on_done: Done, busy: str = "") -> None:
-        if self.closed:
-            return
-        self._ids += 1
-        token = self._ids
-        if busy:
-            self._busy[token] = busy
-            self.busy_changed.emit(busy)
-
-        def run() -> None:
-            try:
-                result, exc = fn(), None
-            except Exception as e:  # reported on the main thread
-                result, exc = None, e
-            self._finished.emit((token, on_done, result, exc))
-
-        self._pool.submit(run)
-
-    @Slot(object)
-    def _on_finished(self, item: tuple[int, Done, Any, BaseException | None]) -> None:
-        token, on_done, result, exc = item
-        if self._busy.pop(token, None) is not None:
-            self.busy_changed.emit(self.busy_text)
-        if not self.closed:
-            on_done(result, exc)
+        self._jobs.submit(fn, on_done, busy)
 
     def close(self, last: Callable[[], Any] | None = None) -> None:
         """Drop queued work, wait for the running one, then run ``last`` (closing files)."""
-        if self.closed:
-            return
-        self.closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        if last is not None:
-            last()
+        self._jobs.close(last)

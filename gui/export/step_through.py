@@ -4,7 +4,7 @@ It drives a view the way a user would: ``seek(k)``, wait until ``shown()`` says 
 screen (it may be regenerated on the loader thread first: the event loop keeps running),
 render the widget (``gui.snapshot``) and write frame k; then the next step. Frames are
 PNG files ``<stem>_0000.png``...; a GIF is assembled from them with Pillow on a background
-thread (``background(fn, on_done)``, e.g. ``RunController.background``). Without Pillow
+thread (``background(fn, on_done)``, e.g. ``AppModel.background``). Without Pillow
 only the PNG sequence is offered.
 """
 

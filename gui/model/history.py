@@ -21,6 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from rnnscope.engine.record import StepRecord
     from rnnscope.sessions.summaries import Summaries
+    from rnnscope.sessions.timeline import TimelineEvent
 
 LOG_FLOOR = -12.0  # log10 of a zero gradient norm is shown as this
 
@@ -171,7 +172,7 @@ class History:
         for rec in records:
             self.append(rec)
 
-    def load(self, summ: Summaries, events: Iterable[Event] = ()) -> None:
+    def load(self, summ: Summaries, events: Iterable[Event | TimelineEvent] = ()) -> None:
         """Replace everything with a session's summaries (and its timeline events)."""
         self.clear()
         n = len(summ)

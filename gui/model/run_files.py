@@ -1,23 +1,21 @@
-"""RunFiles: the RunController's runs, branches and files (a mixin, split off for size).
+"""RunFiles: the application model's runs, branches and files (Qt-free).
 
 new_run (a fresh file, or a new run inside this session after a structural change),
 continue_from (rewind and branch), view_branch, open (replay a file) and save_as (move
 or copy the recording, then go on recording there). Each is a command for the training
-thread and/or a read on the loader thread, finished on the main thread.
+thread and/or a read on the loader thread, finished on the owner's thread, where it moves
+the Timeline (whose events tell the views).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnscope.engine import TrainConfig, Trainer
-from rnnscope.engine.tasks import make_task
 from rnnscope.gui.model.history import Event
-from rnnscope.gui.shell import settings
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.live import LiveSession
 from rnnscope.sessions.session import Session
@@ -25,6 +23,7 @@ from rnnscope.sessions.session import Session
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from rnnscope.gui.model.app import AppModel
     from rnnscope.gui.model.worker import TrainingWorker
     from rnnscope.sessions.summaries import Summaries
     from rnnscope.sessions.timeline import Branch, TimelineEvent
@@ -76,7 +75,10 @@ class Loaded:
 
 
 class RunFiles:
-    """Mixed into RunController (which provides the state, signals and threads used here)."""
+    """The runs and files of ``app`` (an AppModel: its timeline, threads and events)."""
+
+    def __init__(self, app: AppModel) -> None:
+        self.app = app
 
     # ================================================================ runs
     def new_run(
@@ -94,16 +96,17 @@ class RunFiles:
         ``name`` names the run's branch (default "main" in a new file, "run-<id>" in this
         session; a taken name gets a suffix). ``others`` (name -> config) are further runs
         created at step 0 in the same file but not trained (a demo's other runs: the user
-        switches to them). ``on_started({name: branch id})`` runs on the main thread after."""
-        self.worker.pause()
+        switches to them). ``on_started({name: branch id})`` runs on the owner's thread after."""
+        app, tl = self.app, self.app.timeline
+        app.worker.pause()
         if not in_session:
-            self._set_demo(None)  # a fresh file is no demo (start_demo sets it again once started)
-        current = self.path if in_session and self.mode in ("live", "replay") else None
-        target = Path(path) if path is not None else settings.new_unsaved_path()
-        recording = self.recording
-        branch = self.branch_id
+            app.demos.forget()  # a fresh file is no demo (Demos.start sets it again once started)
+        current = tl.path if in_session and tl.mode in ("live", "replay") else None
+        target = Path(path) if path is not None else app.places.new_unsaved_path()
+        recording = app.recording
+        branch = tl.branch_id
 
-        def cmd(w: TrainingWorker) -> Any:
+        def cmd(w: TrainingWorker) -> Started:
             trainer = Trainer(config)
             if current is not None:
                 if w.live is None:
@@ -124,59 +127,36 @@ class RunFiles:
                 runs[label] = w.live.new_run(cfg, unique_name(label, taken), switch=False).id
             return Started(Path(w.live.path), first, trainer.config, str(trainer.device), runs)
 
-        def done(result: Started, exc: BaseException | None) -> None:
+        def done(started: Started, exc: BaseException | None) -> None:
             if exc is not None:
-                self.error.emit(describe(exc))
+                app.fail(exc)
                 return
-            live_path, branch, cfg, device, runs = (
-                result.path,
-                result.branch,
-                result.config,
-                result.device,
-                result.runs,
-            )
-            self.worker.take_records()  # steps of the previous run still in flight
-            self._attach_reader(Path(live_path), branch.id)
-            self.mode = "live"
-            self.live_branch_id = branch.id
-            self.device = device
-            self._set_run(branch.id, branch.name, cfg)
-            self.history.clear()
-            self.history.add_event(Event(0, "run", branch.name))
-            self.history_changed.emit()
-            self.state_changed.emit()
+            app.worker.take_records()  # steps of the previous run still in flight
+            self._attach_reader(started.path, started.branch.id)
+            tl.move(mode="live", path=started.path, live_branch_id=started.branch.id, device=started.device)
+            tl.history.clear()
+            tl.history.add_event(Event(0, "run", started.branch.name))
+            tl.set_run(started.branch.id, started.branch.name, started.config)
+            tl.history_changed.emit()
             if on_started is not None:
-                on_started(runs)
+                on_started(started.runs)
 
-        self.command(cmd, done, busy="starting a new run")
+        app.command(cmd, done, busy="starting a new run")
 
     def _attach_reader(self, path: Path, branch: int) -> None:
-        if self._reader is None or Path(self._reader.path) != path:
-            old, self._reader = self._reader, None
+        app = self.app
+        if app.reader is None or Path(app.reader.path) != path:
+            old, app.reader = app.reader, None
             if old is not None:
-                self._close_reader_later(old)
-            self._reader = Session.open(path, branch=branch)
+                self._close_later(old)
+            app.reader = Session.open(path, branch=branch)
         else:
-            self._reader.checkout(branch)
-        self.path = path
-        if not settings.is_unsaved(path):
-            settings.add_recent(path)
+            app.reader.checkout(branch)
+        if not app.places.is_unsaved(path):
+            app.places.add_recent(path)
 
-    def _close_reader_later(self, reader: Session) -> None:
-        self._loader.submit(reader.close)
-
-    def _set_run(self, branch_id: int, branch_name: str, config: TrainConfig) -> None:
-        self.branch_id, self.branch_name = branch_id, branch_name
-        changed = self.config is None or config != self.config
-        self.config = config
-        if changed or self.task is None:
-            self.task = make_task(config)
-        self._recent.clear()
-        self._wanted = None
-        self.follow_live = True
-        self.viewed_step = None
-        self._show(None)
-        self.run_changed.emit()
+    def _close_later(self, reader: Session) -> None:
+        self.app.jobs.submit(reader.close)  # after any read in progress on it
 
     def restart(self, config: TrainConfig) -> None:
         """A structural change: a new run (step 0) with ``config``, kept in the same session file."""
@@ -184,67 +164,67 @@ class RunFiles:
 
     def reset(self) -> None:
         """Fresh weights with the current settings (a new run in this session)."""
-        if self.config is not None:
-            self.restart(self.config)
+        if self.app.timeline.config is not None:
+            self.restart(self.app.timeline.config)
 
     # ================================================================ branches
     def continue_from(self, step: int, then: Callable[[], None] | None = None) -> None:
         """Keep steps 0..step of the viewed timeline and train on from there on a new branch
-        (``step`` -1: from step 0). ``then()`` runs on the main thread once it is done."""
+        (``step`` -1: from step 0). ``then()`` runs on the owner's thread once it is done."""
+        app, tl = self.app, self.app.timeline
         k = int(step) + 1
-        path, src = self.path, self.branch_id
+        path, src = tl.path, tl.branch_id
         if path is None:
             return
-        self.worker.pause()
+        app.worker.pause()
+        live_here = tl.live_branch_id is not None
 
-        def cmd(w: TrainingWorker) -> Any:
-            if w.live is None or self.live_branch_id is None:
+        def cmd(w: TrainingWorker) -> Rewound:
+            if w.live is None or not live_here:
                 w.live = LiveSession.resume(path, branch=src)
             trainer = w.live.rewind(k, branch=src)
             return Rewound(w.live.branch, trainer.config, str(trainer.device))
 
-        def done(result: Rewound, exc: BaseException | None) -> None:
+        def done(rewound: Rewound, exc: BaseException | None) -> None:
             if exc is not None:
-                self.error.emit(describe(exc))
+                app.fail(exc)
                 return
-            branch, cfg, device = result.branch, result.config, result.device
-            self.poll()  # steps before the rewind that were still in flight
-            self.mode, self.live_branch_id, self.device = "live", branch.id, device
-            if self._reader is not None:
-                self._reader.checkout(branch.id)
-            self.history.truncate(k)
+            branch = rewound.branch
+            app.poll()  # steps before the rewind that were still in flight
+            if app.reader is not None:
+                app.reader.checkout(branch.id)
+            tl.cut(k, branch.id, branch.name, rewound.config)
             if branch.id != src:
-                self.history.add_event(Event(k, "fork", branch.name))
-            self._recent = OrderedDict((s, r) for s, r in self._recent.items() if s < k)
-            self.branch_id, self.branch_name, self.config = branch.id, branch.name, cfg
-            self.follow_live = True
-            self.viewed_step = None
-            self.history_changed.emit()
-            self.run_changed.emit()
+                tl.history.add_event(Event(k, "fork", branch.name))
+            tl.move(mode="live", live_branch_id=branch.id, device=rewound.device)
+            tl.history_changed.emit()
+            tl.run_changed.emit()
             if k:
-                self.seek(k - 1, follow=True)
-            self.state_changed.emit()
+                app.seek(k - 1, follow=True)
             if then is not None:
                 then()
 
-        self.command(cmd, done, busy=f"rewinding to step {k} (replay from a checkpoint)")
+        app.command(cmd, done, busy=f"rewinding to step {k} (replay from a checkpoint)")
 
     def branches(self) -> list[Any]:
-        return [] if self._reader is None else self._reader.branches()
+        reader = self.app.reader
+        return [] if reader is None else reader.branches()
 
     def view_branch(self, branch: int | str, then: Callable[[], None] | None = None) -> None:
         """Show another branch (its history and last step); Play continues it. ``then()``
-        runs on the main thread once it is shown."""
-        if self._reader is None:
+        runs on the owner's thread once it is shown."""
+        reader = self.app.reader
+        if reader is None:
             return
-        self.worker.pause()
-        b = self._reader.checkout(branch)
+        self.app.worker.pause()
+        b = reader.checkout(branch)
         self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)), then)
 
     def _load_history(
         self, bid: int, name: str, config: TrainConfig | None, then: Callable[[], None] | None = None
     ) -> None:
-        reader = self._reader
+        app, tl = self.app, self.app.timeline
+        reader = app.reader
         assert reader is not None
 
         def load() -> Loaded:
@@ -254,34 +234,34 @@ class RunFiles:
             cfg = reader.config_at(n, branch=bid) if n else config
             return Loaded(summ, events, cfg)
 
-        def done(result: Loaded, exc: BaseException | None) -> None:
+        def done(loaded: Loaded, exc: BaseException | None) -> None:
             if exc is not None:
-                self.error.emit(describe(exc))
+                app.fail(exc)
                 return
-            summ, events, cfg = result.summaries, result.events, result.config
-            self._set_run(bid, name, cfg or config)
-            self.history.load(summ, events)
-            self.history_changed.emit()
-            self.state_changed.emit()
-            if len(self.history):
-                self.seek(len(self.history) - 1, follow=True)
+            tl.history.load(loaded.summaries, loaded.events)
+            tl.set_run(bid, name, loaded.config or config)
+            tl.history_changed.emit()
+            tl.session_changed.emit()
+            if tl.steps:
+                app.seek(tl.steps - 1, follow=True)
             if then is not None:
                 then()
 
-        self.background(load, done, busy=f"reading branch {name}")
+        app.background(load, done, busy=f"reading branch {name}")
 
     # ================================================================ files
     def open(self, path: str | Path) -> None:
         """Replay a session file (read-only until you train on). The file is checked first:
         a file that is not a readable session is refused and the current run goes on."""
+        app, tl = self.app, self.app.timeline
         p = Path(path)
 
         def opened(reader: Session | None, exc: BaseException | None) -> None:
             if exc is not None or reader is None:
-                self.error.emit(describe(exc) if exc else f"cannot open {p}")
+                app.events.error.emit(describe(exc) if exc else f"cannot open {p}")
                 return
-            self.worker.pause()
-            self.command(close_live, lambda _r, e: switch(reader, e))
+            app.worker.pause()
+            app.command(close_live, lambda _r, e: switch(reader, e))
 
         def close_live(w: TrainingWorker) -> None:
             if w.live is not None:
@@ -290,20 +270,20 @@ class RunFiles:
 
         def switch(reader: Session, exc: BaseException | None) -> None:
             if exc is not None:
-                self.error.emit(describe(exc))
-            self.worker.take_records()  # steps of the closed run still in flight
-            old, self._reader = self._reader, reader
+                app.fail(exc)
+            app.worker.take_records()  # steps of the closed run still in flight
+            old, app.reader = app.reader, reader
             if old is not None:
-                self._close_reader_later(old)
-            self.mode, self.live_branch_id, self.path = "replay", None, p
-            self.device = ""
-            if not settings.is_unsaved(p):
-                settings.add_recent(p)
-            self._adopt_file(reader)  # its breakpoints and demo (gui.breakpoint_control, gui.demo_control)
+                self._close_later(old)
+            if not app.places.is_unsaved(p):
+                app.places.add_recent(p)
+            app.watch.adopt(reader)  # its breakpoints
+            app.demos.adopt(reader)  # the demo it was made from
             b = reader.branch
+            tl.move(mode="replay", live_branch_id=None, path=p, device="")
             self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
 
-        self.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
+        app.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
 
     def save_as(self, dest: str | Path, on_saved: Callable[[Path], None] | None = None) -> None:
         """Write the session to ``dest`` and go on recording there (an unsaved file is moved).
@@ -311,20 +291,21 @@ class RunFiles:
         Order: pause; the loader thread closes the reader (after any read in progress); the
         training thread commits and closes the file, moves or copies it, and resumes
         recording into ``dest``; a new reader is opened on ``dest``."""
+        app, tl = self.app, self.app.timeline
         dest = Path(dest)
-        src = self.path
+        src = tl.path
         if src is None:
             return
-        was_playing = self.worker.playing
-        self.worker.pause()
-        reader, self._reader = self._reader, None
-        self._wanted = None
-        bid = self.branch_id
-        move = settings.is_unsaved(src)
-        live_before = self.mode == "live"
-        token = self._begin_busy(f"saving {dest.name}")
+        was_playing = app.worker.playing
+        app.worker.pause()
+        reader, app.reader = app.reader, None
+        tl.wanted = None
+        bid = tl.branch_id
+        move = app.places.is_unsaved(src)
+        live_before = tl.mode == "live"
+        token = app.busy.begin(f"saving {dest.name}")
 
-        def cmd(w: TrainingWorker) -> Any:
+        def cmd(w: TrainingWorker) -> bool:
             resumed = False
             if w.live is not None:
                 w.live.checkpoint()  # resuming at the current step replays nothing
@@ -344,31 +325,27 @@ class RunFiles:
                 w.live = LiveSession.resume(dest, branch=bid)
             return resumed
 
-        def done(resumed: Any, exc: BaseException | None) -> None:
-            self._end_busy(token)
+        def done(resumed: bool, exc: BaseException | None) -> None:
+            app.busy.end(token)
             target = dest if exc is None else Path(src)
             try:
-                self._reader = Session.open(target, branch=bid)
+                app.reader = Session.open(target, branch=bid)
             except Exception as e:  # the file is gone or unreadable
-                self.error.emit(describe(e))
-            self.path = target
+                app.fail(e)
             if exc is not None:
-                self.error.emit(f"could not save to {dest}: {describe(exc)}")
-                if live_before and (self.worker.live is None):
-                    self.mode = "replay"
-                self.state_changed.emit()
+                app.fail(exc, f"could not save to {dest}")
+                replay = live_before and app.worker.live is None
+                tl.move(path=target, **({"mode": "replay"} if replay else {}))
                 return
-            settings.add_recent(dest)
-            if not resumed and live_before:
-                self.mode = "replay"
-            self.state_changed.emit()
-            self.message.emit(f"saved {dest}")
+            app.places.add_recent(dest)
+            tl.move(path=target, **({"mode": "replay"} if not resumed and live_before else {}))
+            app.events.message.emit(f"saved {dest}")
             if was_playing:
-                self.play()
+                app.play()
             if on_saved is not None:
                 on_saved(dest)
 
         def reader_closed(_: Any, exc: BaseException | None) -> None:
-            self.command(cmd, done)
+            app.command(cmd, done)
 
-        self.background(lambda: reader.close() if reader is not None else None, reader_closed)
+        app.background(lambda: reader.close() if reader is not None else None, reader_closed)

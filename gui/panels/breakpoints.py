@@ -137,7 +137,7 @@ class BreakpointsPanel(QWidget):
                 self.grid.removeWidget(w)
                 w.deleteLater()
         self.rows = {}
-        for i, bp in enumerate(self.controller.breakpoints):
+        for i, bp in enumerate(self.controller.watch.breakpoints):
             row = BreakpointRow(bp)
             row.enabled.toggled.connect(lambda on, b=bp.id: self._on_enabled(b, on))
             row.threshold.editingFinished.connect(lambda b=bp.id: self._on_threshold(b))
@@ -157,13 +157,13 @@ class BreakpointsPanel(QWidget):
         self.row_error.setText("" if reason is None else f"refused: {reason}")
 
     def _on_enabled(self, bp_id: str, on: bool) -> None:
-        self._show_row_error(bp_id, self.controller.enable_breakpoint(bp_id, on))
+        self._show_row_error(bp_id, self.controller.watch.change(bp_id, enabled=bool(on)))
 
     def _on_threshold(self, bp_id: str) -> None:
         row = self.rows.get(bp_id)
         if row is None:
             return
-        bp = self.controller.breakpoints.get(bp_id)
+        bp = self.controller.watch.breakpoints.get(bp_id)
         text = row.threshold.text().strip()
         try:
             value = float(text)
@@ -172,22 +172,22 @@ class BreakpointsPanel(QWidget):
         else:
             if value == bp.threshold:
                 return
-            reason = self.controller.set_threshold(bp_id, value)
+            reason = self.controller.watch.change(bp_id, threshold=value)
         if reason is not None:
             row.threshold.setText(_fmt(bp.threshold))  # put back: nothing changed
         self._show_row_error(bp_id, reason)
 
     def _on_remove(self, bp_id: str) -> None:
-        self._show_row_error(bp_id, self.controller.remove_breakpoint(bp_id))
+        self._show_row_error(bp_id, self.controller.watch.remove(bp_id))
 
     def _on_add_kind(self) -> None:
         kind = str(self.kind.currentData())
-        reason = self.controller.add_breakpoint(kind, threshold=KIND_INFO[kind][1])
+        reason = self.controller.watch.add(kind, threshold=KIND_INFO[kind][1])
         self._show_row_error("add", reason)
 
     def _on_add_expression(self) -> None:
         text = self.expression.text()
-        reason = self.controller.add_breakpoint("expression", expression=text)
+        reason = self.controller.watch.add("expression", expression=text)
         if reason is None:
             self.expression.clear()
             self.expression_error.setText("")

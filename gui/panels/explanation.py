@@ -147,13 +147,14 @@ class ExplanationPanel(QWidget):
         controller.record_changed.connect(lambda _rec: self._update_figures())
         controller.history_changed.connect(self._update_figures)
         controller.run_changed.connect(self._update_runs)
-        controller.state_changed.connect(self._update_runs)
+        controller.session_changed.connect(self._update_runs)
+        controller.playing_changed.connect(self._update_runs)
         self._rebuild()
 
     # ------------------------------------------------------------ content
     @property
     def demo(self) -> Demo | None:
-        demo: Demo | None = self.controller.demo
+        demo: Demo | None = self.controller.demos.demo
         return demo
 
     def set_language(self, lang: str) -> None:
@@ -186,10 +187,10 @@ class ExplanationPanel(QWidget):
         self.heading.setText(demo.title_for(self.lang))
         self.text.setHtml(explanation_html(demo.explanation_for(self.lang)))
         self.runs_label.setText(words["runs"])
-        for i, label in enumerate(self.controller.demo_runs()):
+        for i, label in enumerate(self.controller.demos.runs()):
             b = QPushButton(label)
             b.setCheckable(True)
-            b.clicked.connect(lambda _=False, lab=label: self.controller.show_demo_run(lab))
+            b.clicked.connect(lambda _=False, lab=label: self.controller.demos.show_run(lab))
             self.runs_row.addWidget(b, i // 2, i % 2)
             self.run_buttons[label] = b
         self.runs_label.setVisible(bool(self.run_buttons))
@@ -225,7 +226,7 @@ class ExplanationPanel(QWidget):
         if c.config is None or rec is None or not len(h):
             self.figures.hide()
             return
-        label = c.demo_run_of(c.branch_id) or c.branch_name or ""
+        label = c.demos.run_of(c.branch_id) or c.branch_name or ""
         facts = RunFacts(
             label=label,
             config=c.config,
@@ -246,13 +247,13 @@ class ExplanationPanel(QWidget):
         self.figures.show()
 
     def _update_runs(self, *_: Any) -> None:
-        current = self.controller.demo_run_of(self.controller.branch_id)
+        current = self.controller.demos.run_of(self.controller.branch_id)
         for label, b in self.run_buttons.items():
             b.setChecked(label == current)
 
     # ------------------------------------------------------------ actions
     def apply(self, s: Suggestion) -> None:
-        reason = self.controller.apply_suggestion(s, self.confirm)
+        reason = self.controller.demos.apply_suggestion(s, self.confirm)
         if reason is None:
             self.status.setStyleSheet("color: #b0b4bb;")
             self.status.setText(f"{s.field} = {s.value!r}")
@@ -263,7 +264,7 @@ class ExplanationPanel(QWidget):
     def _on_train_all(self) -> None:
         demo = self.demo
         if demo is not None:
-            self.controller.train_demo_runs(demo.steps_hint)
+            self.controller.demos.train_runs(demo.steps_hint)
 
 
 DOCK = Dock(

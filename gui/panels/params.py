@@ -120,7 +120,8 @@ class ParamsPanel(QWidget):
         self.params.child("structural", "apply").sigActivated.connect(self._on_apply)
         self.params.child("structural", "revert").sigActivated.connect(lambda *_: self._update_config())
         controller.run_changed.connect(self._update_config)
-        controller.state_changed.connect(self._update_config_if_idle)
+        controller.config_changed.connect(self._update_config_if_idle)
+        controller.session_changed.connect(self._update_config_if_idle)
         controller.edit_refused.connect(self._on_refused)
 
     # ------------------------------------------------------------ access
@@ -233,7 +234,7 @@ class ParamsPanel(QWidget):
         ):
             return
         self._staged = {}
-        self.controller.restart(new)
+        self.controller.files.restart(new)
         self._show_status("starting a new run…")
 
     # ------------------------------------------------------------ error display

@@ -182,7 +182,7 @@ class RunsPanel(QWidget):
         self._draw_timer.timeout.connect(self._mark)
         c = controller
         c.history_changed.connect(self._mark)
-        for signal in (c.run_changed, c.demo_changed, c.state_changed):
+        for signal in (c.run_changed, c.demo_changed, c.session_changed):
             signal.connect(self._on_runs_changed)
 
     def sizeHint(self) -> QSize:
@@ -251,7 +251,7 @@ class RunsPanel(QWidget):
     def _order(self) -> list[tuple[int, str]]:
         """(branch id, label): the demo's runs in its order, then every other branch by id."""
         c = self.controller
-        out = [(bid, label) for label, bid in c.demo_runs().items() if bid in self._branches]
+        out = [(bid, label) for label, bid in c.demos.runs().items() if bid in self._branches]
         taken = {bid for bid, _ in out}
         out += [(bid, b.name) for bid, b in sorted(self._branches.items()) if bid not in taken]
         if c.config is not None and c.mode != "empty" and c.branch_id not in self._branches:
@@ -406,7 +406,7 @@ class RunsPanel(QWidget):
 
     def _on_double_click(self, row: int, _col: int) -> None:
         if 0 <= row < len(self.rows) and self.rows[row].branch != self.controller.branch_id:
-            self.controller.view_branch(self.rows[row].branch)
+            self.controller.files.view_branch(self.rows[row].branch)
 
 
 DOCK = Dock(

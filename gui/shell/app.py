@@ -162,8 +162,8 @@ SCREENSHOT_TIMEOUT = 600.0  # s; --timeout changes it
 
 def _progress(c: Any) -> str:
     """How far the session got, for a screenshot that gave up."""
-    reader = getattr(c, "_reader", None)
-    runs = c.demo_runs() if c.demo is not None else {}
+    reader = c.reader
+    runs = c.demos.runs() if c.demos.demo is not None else {}
     if runs and reader is not None:  # the run in training: its own count (the file's may lag a step)
         counts = {label: c.steps if b == c.live_branch_id else reader.length(b) for label, b in runs.items()}
         return ", ".join(f"{label}: {n} steps" for label, n in counts.items())
@@ -207,19 +207,19 @@ def take_screenshot(
                 _fail("the session to open", c, win, timeout)
         else:
             ok = _wait(
-                app, win, lambda: c.mode == "live" and (c.demo is not None or not c.busy_text), timeout
+                app, win, lambda: c.mode == "live" and (c.demos.demo is not None or not c.busy_text), timeout
             )
             if not ok:
                 _fail("the run to start", c, win, timeout)
             elif steps > 0:
                 ok = _train_all(app, win, steps, timeout)
         if ok:
-            first = next(iter(c.demo_runs()), None)
-            if first is not None and len(c.demo_runs()) > 1:
+            first = next(iter(c.demos.runs()), None)
+            if first is not None and len(c.demos.runs()) > 1:
                 _wait(app, win, lambda: not c.busy_text, timeout)
-                c.show_demo_run(first)
+                c.demos.show_run(first)
                 ok = _wait(
-                    app, win, lambda: c.demo_run_of(c.branch_id) == first and c.record is not None, timeout
+                    app, win, lambda: c.demos.run_of(c.branch_id) == first and c.record is not None, timeout
                 )
             ok = ok and _wait(
                 app, win, lambda: c.record is not None and c.record.has_frame and not c.busy_text, 60
@@ -241,7 +241,12 @@ def take_screenshot(
         else:
             shown = "no step" if c.shown_step is None else f"step {c.shown_step}"
             print(f"wrote {out} ({_progress(c)}; {shown} shown)")
-        if ok and len(c.demo_runs()) > 1 and c.path is not None and not _compare_shot(app, win, out, timeout):
+        if (
+            ok
+            and len(c.demos.runs()) > 1
+            and c.path is not None
+            and not _compare_shot(app, win, out, timeout)
+        ):
             code = 1
     finally:
         win.close()
@@ -251,17 +256,17 @@ def take_screenshot(
 def _train_all(app: Any, win: Any, steps: int, timeout: float) -> bool:
     """Train the run (every run of a demo) to ``steps`` steps."""
     c = win.controller
-    runs = c.demo_runs()
+    runs = c.demos.runs()
     if len(runs) > 1:
-        c.train_demo_runs(steps)
+        c.demos.train_runs(steps)
 
         def done() -> bool:
-            reader = c._reader
+            reader = c.reader
             return (
                 reader is not None
                 and all(reader.length(b) >= steps for b in runs.values())
                 and not c.playing
-                and c._demo_target is None
+                and not c.demos.training
             )
 
         ok = _wait(app, win, done, timeout)
@@ -285,9 +290,9 @@ def _compare_shot(app: Any, win: Any, out: Path, timeout: float) -> str:
     from rnnscope.gui.panels import DOCK_OF_DEMO_NAME
 
     c = win.controller
-    runs = list(c.demo_runs().items())
+    runs = list(c.demos.runs().items())
     (la, ba), (lb, bb) = runs[0], runs[-1]
-    layout = c.demo.layout if c.demo is not None else ("gradient_flow",)
+    layout = c.demos.demo.layout if c.demos.demo is not None else ("gradient_flow",)
     panel = next(
         (DOCK_OF_DEMO_NAME[p] for p in layout if DOCK_OF_DEMO_NAME.get(p) in PANELS), "gradient_flow"
     )

@@ -95,7 +95,8 @@ class MainWindow(QMainWindow):
 
         self.transport.seek_requested.connect(self._on_seek)
         self.transport.branch.activated.connect(self._on_branch_chosen)
-        c.state_changed.connect(self._update_state)
+        for signal in (c.session_changed, c.config_changed, c.playing_changed):
+            signal.connect(self._update_state)
         c.run_changed.connect(self._update_state)
         c.error.connect(self.show_error)
         c.message.connect(lambda text: self.status.showMessage(text, 8000))
@@ -306,13 +307,13 @@ class MainWindow(QMainWindow):
         step = c.shown_step
         if step is None:
             return
-        c.continue_from(step)
+        c.files.continue_from(step)
 
     def reset_run(self) -> None:
         if self.confirm(
             "Start again from step 0 with fresh weights and the current settings?\nThe current run stays in the session."
         ):
-            self.controller.reset()
+            self.controller.files.reset()
 
     def _leave_current_run(self, what: str) -> bool:
         """Ask before leaving a run that has steps but no saved file (it stays among the
@@ -328,7 +329,7 @@ class MainWindow(QMainWindow):
     def new_run(self) -> None:
         cfg = self.controller.config
         if cfg is not None and self._leave_current_run("Start a new run"):
-            self.controller.new_run(cfg)
+            self.controller.files.new_run(cfg)
 
     def choose_demo(self, demo: Demo) -> None:
         """File > Demos: start ``demo`` (after asking, when the current run is unsaved)."""
@@ -337,7 +338,7 @@ class MainWindow(QMainWindow):
 
     def start_demo(self, demo: Demo) -> None:
         """A fresh session with the demo's runs and breakpoints; its layout and explanation shown."""
-        self.controller.start_demo(demo)
+        self.controller.demos.start(demo)
         self.apply_demo_layout(demo)
         self.status.showMessage(f"demo: {demo.title_for(self._language())}", 15000)
 
@@ -360,7 +361,7 @@ class MainWindow(QMainWindow):
             action.setText(DEMOS[name].title_for(lang))
 
     def open_path(self, path: str | Path) -> None:
-        self.controller.open(path)
+        self.controller.files.open(path)
 
     def open_dialog(self) -> None:
         start = (
@@ -379,7 +380,7 @@ class MainWindow(QMainWindow):
         if path:
             if not path.endswith(".rnnscope"):
                 path += ".rnnscope"
-            self.controller.save_as(path)
+            self.controller.files.save_as(path)
 
     def export_png(self, widget: QWidget, path: str | Path, size: tuple[int, int] | None = None) -> bool:
         ok = snapshot.save_png(widget, path, size)
@@ -490,15 +491,15 @@ class MainWindow(QMainWindow):
     def _on_branch_chosen(self, index: int) -> None:
         bid = self.transport.branch.itemData(index)
         if bid is not None and bid != self.controller.branch_id:
-            self.controller.view_branch(bid)
+            self.controller.files.view_branch(bid)
 
     def _on_pause_nan(self, on: bool) -> None:
-        for bp in self.controller.breakpoints:
+        for bp in self.controller.watch.breakpoints:
             if bp.kind == "nonfinite" and bp.enabled != bool(on):
-                self.controller.enable_breakpoint(bp.id, bool(on))
+                self.controller.watch.change(bp.id, enabled=bool(on))
 
     def _update_pause_nan(self) -> None:
-        on = any(b.kind == "nonfinite" and b.enabled for b in self.controller.breakpoints)
+        on = any(b.kind == "nonfinite" and b.enabled for b in self.controller.watch.breakpoints)
         action = self.actions_by_name["pause_nan"]
         if action.isChecked() != on:
             action.blockSignals(True)
@@ -522,7 +523,7 @@ class MainWindow(QMainWindow):
         what = f" — {cfg.cell}/{cfg.task}, H={cfg.hidden_size}, L={cfg.layers}" if cfg is not None else ""
         self.setWindowTitle(f"rnnscope — {name}{' (unsaved)' if c.unsaved else ''}{what}")
         try:
-            branches = c.branches()
+            branches = c.files.branches()
         except Exception:  # the file is being moved (Save As): try again on the next change
             branches = []
         self.transport.update_branches(branches, c.branch_id)

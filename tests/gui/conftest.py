@@ -55,7 +55,7 @@ def window(qtbot, tiny_config):
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
-    win.controller.new_run(tiny_config)
+    win.controller.files.new_run(tiny_config)
     qtbot.waitUntil(lambda: win.controller.mode == "live", timeout=30_000)
     yield win
     win.close()

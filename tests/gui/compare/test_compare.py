@@ -165,8 +165,8 @@ def test_compare_window_from_the_main_window(window, qtbot):
     c = window.controller
     c.run_until(6)
     qtbot.waitUntil(lambda: c.steps >= 6 and not c.playing, timeout=T)
-    c.continue_from(2)
-    qtbot.waitUntil(lambda: len(c.branches()) == 2, timeout=T)
+    c.files.continue_from(2)
+    qtbot.waitUntil(lambda: len(c.files.branches()) == 2, timeout=T)
     c.run_until(8)
     qtbot.waitUntil(lambda: not c.playing and not c.worker.busy, timeout=T)
     c.worker.live.flush()
@@ -375,8 +375,8 @@ def test_follow_reads_only_the_new_steps_from_the_file(window, qtbot, monkeypatc
     c.run_until(6)
     qtbot.waitUntil(lambda: c.steps >= 6 and not c.playing and not c.worker.busy, timeout=T)
     first = c.branch_id
-    c.continue_from(2)  # a new branch (steps 0..2 shared), trained on
-    qtbot.waitUntil(lambda: len(c.branches()) == 2 and c.branch_id != first, timeout=T)
+    c.files.continue_from(2)  # a new branch (steps 0..2 shared), trained on
+    qtbot.waitUntil(lambda: len(c.files.branches()) == 2 and c.branch_id != first, timeout=T)
     c.run_until(5)
     qtbot.waitUntil(lambda: c.steps == 5 and not c.playing and not c.worker.busy, timeout=T)
     c.worker.live.flush()
@@ -387,7 +387,7 @@ def test_follow_reads_only_the_new_steps_from_the_file(window, qtbot, monkeypatc
     win.follow_timer.stop()  # follow by hand from here
     c.run_until(12)
     qtbot.waitUntil(lambda: c.steps == 12 and not c.playing and not c.worker.busy, timeout=T)
-    c.view_branch(first)  # the window now shows the other branch; A stays the live one
+    c.files.view_branch(first)  # the window now shows the other branch; A stays the live one
     qtbot.waitUntil(lambda: c.branch_id == first and len(c.history) == 6, timeout=T)
     c.worker.live.flush()
     assert a.training and a.steps == 5

@@ -47,7 +47,7 @@ def test_step_through_writes_one_frame_per_step(window, qtbot, tmp_path, fmt):
         pytest.skip("Pillow is not installed")
     run_steps(qtbot, window, 12)
     c = window.controller
-    c._recent.clear()  # the frames come from the file (regenerated where not stored)
+    c.timeline.recent.clear()  # the frames come from the file (regenerated where not stored)
     results = []
     path = tmp_path / f"flow.{fmt}"
     steps = [1, 4, 7, 10, 11]

@@ -19,7 +19,7 @@ T = 30_000
 def _train(window, qtbot, cfg: TrainConfig | None = None, steps: int = 2):
     c = window.controller
     if cfg is not None:
-        c.new_run(cfg)
+        c.files.new_run(cfg)
         qtbot.waitUntil(lambda: c.mode == "live" and c.config == cfg, timeout=T)
     c.run_until(steps)
     qtbot.waitUntil(lambda: c.steps >= steps and not c.playing, timeout=T)

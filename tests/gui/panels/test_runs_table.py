@@ -38,16 +38,16 @@ def win(qtbot):
 def start(qtbot, win, name):
     win.demo_actions[name].trigger()
     c = win.controller
-    qtbot.waitUntil(lambda: c.mode == "live" and c.demo is DEMOS[name] and not c.busy_text, timeout=T)
+    qtbot.waitUntil(lambda: c.mode == "live" and c.demos.demo is DEMOS[name] and not c.busy_text, timeout=T)
     return c
 
 
 def train_every_run(qtbot, c, steps):
-    runs = c.demo_runs()
-    c.train_demo_runs(steps)
+    runs = c.demos.runs()
+    c.demos.train_runs(steps)
     with Session.open(c.path) as s:
         qtbot.waitUntil(
-            lambda: all(s.length(b) >= steps for b in runs.values()) and c._demo_target is None, timeout=T
+            lambda: all(s.length(b) >= steps for b in runs.values()) and not c.demos.training, timeout=T
         )
     qtbot.waitUntil(lambda: not c.playing and not c.busy_text, timeout=T)
     return runs
@@ -133,7 +133,7 @@ def test_language_model_rows_show_validation_perplexity(win, qtbot):
     )
     rows = {r.label: r for r in panel.rows}
     with Session.open(c.path) as s:
-        for label, bid in c.demo_runs().items():
+        for label, bid in c.demos.runs().items():
             row = rows[label]
             last = s.summary(1, branch=bid)
             assert (row.loss, row.metric) == (last.loss, last.metric)
@@ -173,7 +173,7 @@ def test_a_plain_session_and_its_branches(window, qtbot):
     qtbot.waitUntil(
         lambda: [(r.label, r.steps, r.val_step) for r in panel.rows] == [("main", 3, 3)], timeout=T
     )
-    c.continue_from(0)  # keep step 0, train on a new branch
+    c.files.continue_from(0)  # keep step 0, train on a new branch
     qtbot.waitUntil(lambda: c.branch_id != 0 and not c.busy_text, timeout=T)
     c.run_until(4)
     qtbot.waitUntil(lambda: c.steps == 4 and not c.playing, timeout=T)
@@ -204,7 +204,7 @@ def test_opening_another_file_redraws_the_curves(win, qtbot, tmp_path, tiny_conf
     win.docks["runs"].show()
     panel.quantity.setCurrentText("loss")
     for path, loss in losses:
-        c.open(path)
+        c.files.open(path)
         qtbot.waitUntil(lambda p=path: c.path == p and c.mode == "replay" and len(c.history) == 3, timeout=T)
         qtbot.waitUntil(
             lambda p=path, y=loss: panel._path == p and [r.loss for r in panel.rows] == [y[-1]], timeout=T
@@ -224,7 +224,7 @@ def test_the_note_warns_only_about_runs_of_the_open_file(win, qtbot, tmp_path, t
     c = win.controller
     panel = win.panels["runs"]
     win.docks["runs"].show()
-    c.open(path)
+    c.files.open(path)
     qtbot.waitUntil(lambda: panel._path == path and len(panel.rows) == 1 and bool(panel._branches), timeout=T)
     (branch,) = panel._branches.values()
     panel.errors.update(
@@ -244,12 +244,12 @@ def test_each_curve_shows_its_own_run_after_switching_runs(win, qtbot):
 
     c = start(qtbot, win, "gru-vs-lstm")
     train_every_run(qtbot, c, 6)
-    c.show_demo_run("GRU")
-    qtbot.waitUntil(lambda: c.demo_run_of(c.branch_id) == "GRU" and c.record is not None, timeout=T)
+    c.demos.show_run("GRU")
+    qtbot.waitUntil(lambda: c.demos.run_of(c.branch_id) == "GRU" and c.record is not None, timeout=T)
     qtbot.waitUntil(lambda: not c.busy_text, timeout=T)
     panel = win.panels["runs"]
     panel.refresh()
     with Session.open(c.path) as s:
-        for bid in c.demo_runs().values():
+        for bid in c.demos.runs().values():
             want = smooth(np.asarray(s.summaries(branch=bid).metric, dtype=np.float64))
             qtbot.waitUntil(lambda b=bid, w=want: np.allclose(panel._curves[b][0].yData, w), timeout=T)

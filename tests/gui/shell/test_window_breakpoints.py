@@ -28,28 +28,28 @@ def add_kind(window, kind, threshold=None):
     p = panel(window)
     p.kind.setCurrentIndex(p.kind.findData(kind))
     p.add_button.click()
-    bp = list(window.controller.breakpoints)[-1]
+    bp = list(window.controller.watch.breakpoints)[-1]
     assert bp.kind == kind
     if threshold is not None:
         row = p.rows[bp.id]
         row.threshold.setText(repr(threshold))
         row.threshold.editingFinished.emit()
-    return window.controller.breakpoints.get(bp.id)
+    return window.controller.watch.breakpoints.get(bp.id)
 
 
 def play_until_paused(qtbot, window):
     c = window.controller
     with qtbot.waitSignal(c.breakpoint_hit, timeout=T) as signal:
         window.actions_by_name["play"].trigger()
-    assert signal.args[0] == c.last_hits
+    assert signal.args[0] == c.watch.last_hits
     qtbot.waitUntil(lambda: not c.playing and not c.worker.busy, timeout=T)
     qtbot.waitUntil(lambda: c.steps == c.worker.live.trainer.step_count, timeout=T)
-    return c.last_hits
+    return c.watch.last_hits
 
 
 def test_every_run_watches_non_finite_by_default(window):
     c = window.controller
-    assert [(b.kind, b.enabled) for b in c.breakpoints] == [("nonfinite", True)]
+    assert [(b.kind, b.enabled) for b in c.watch.breakpoints] == [("nonfinite", True)]
     assert [b.kind for b in c.worker.breakpoints] == ["nonfinite"]
     assert list(panel(window).rows) == ["nonfinite"] and panel(window).rows["nonfinite"].enabled.isChecked()
     assert window.actions_by_name["pause_nan"].isChecked()
@@ -85,16 +85,16 @@ def test_expression_pauses_at_the_step_it_holds_and_the_views_show_it(window, qt
 def test_a_disabled_breakpoint_does_not_fire(window, qtbot):
     bp = add_kind(window, "loss_above", 1e-6)
     panel(window).rows[bp.id].enabled.setChecked(False)
-    assert not window.controller.breakpoints.get(bp.id).enabled
+    assert not window.controller.watch.breakpoints.get(bp.id).enabled
     c = window.controller
     c.run_until(4)
     qtbot.waitUntil(lambda: c.steps >= 4 and not c.playing, timeout=T)
-    assert c.last_hits == [] and c.hits == []
+    assert c.watch.last_hits == [] and c.hits == []
 
 
 def test_bad_expression_is_refused_with_the_reason_and_changes_nothing(window, qtbot):
     c = window.controller
-    before = [b.to_dict() for b in c.breakpoints]
+    before = [b.to_dict() for b in c.watch.breakpoints]
     worker_set = c.worker.breakpoints
     for text, reason in (
         ("loss >", "cannot parse"),
@@ -106,7 +106,7 @@ def test_bad_expression_is_refused_with_the_reason_and_changes_nothing(window, q
         shown = panel(window).expression_error.text()
         assert reason in shown, (text, shown)
         assert panel(window).expression.text() == text  # kept for fixing
-    assert [b.to_dict() for b in c.breakpoints] == before and c.worker.breakpoints is worker_set
+    assert [b.to_dict() for b in c.watch.breakpoints] == before and c.worker.breakpoints is worker_set
     assert len(panel(window).rows) == 1
 
 
@@ -118,7 +118,7 @@ def test_a_bad_threshold_is_put_back_with_the_reason(window):
         row.threshold.setText(text)
         row.threshold.editingFinished.emit()
         assert panel(window).row_error.text().startswith("refused")
-        assert window.controller.breakpoints.get(bp.id).threshold == 50.0
+        assert window.controller.watch.breakpoints.get(bp.id).threshold == 50.0
         assert panel(window).rows[bp.id].threshold.text() == "50"
 
 
@@ -131,7 +131,7 @@ def test_the_exploding_demo_pauses_on_the_default_non_finite_breakpoint(qtbot):
     try:
         win.start_demo(DEMOS["exploding"])
         c = win.controller
-        qtbot.waitUntil(lambda: c.mode == "live" and c.demo is DEMOS["exploding"], timeout=T)
+        qtbot.waitUntil(lambda: c.mode == "live" and c.demos.demo is DEMOS["exploding"], timeout=T)
         found = play_until_paused(qtbot, win)
         hit = found[0]
         assert hit.kind == "nonfinite" and hit.breakpoint_id == "nonfinite"
@@ -159,7 +159,7 @@ def test_breakpoints_and_hits_survive_save_and_open(window, qtbot, tmp_path):
     c = window.controller
     bp = add_kind(window, "loss_above", 1e-6)
     add_expression(window, "step >= 100")
-    expr_id = list(c.breakpoints)[-1].id
+    expr_id = list(c.watch.breakpoints)[-1].id
     panel(window).rows["nonfinite"].enabled.setChecked(False)
     assert not window.actions_by_name["pause_nan"].isChecked()
     play_until_paused(qtbot, window)
@@ -167,7 +167,7 @@ def test_breakpoints_and_hits_survive_save_and_open(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: len(c.hits) == 2 and not c.worker.busy, timeout=T)
     dest = tmp_path / "bp.rnnscope"
     saved = []
-    c.save_as(dest, on_saved=saved.append)
+    c.files.save_as(dest, on_saved=saved.append)
     qtbot.waitUntil(lambda: bool(saved), timeout=T)
     with Session.open(dest) as s:
         stored = load_breakpoints(s)
@@ -182,9 +182,10 @@ def test_breakpoints_and_hits_survive_save_and_open(window, qtbot, tmp_path):
         other.open_path(dest)
         oc = other.controller
         qtbot.waitUntil(lambda: oc.mode == "replay" and len(oc.history) == 2 and not oc.busy_text, timeout=T)
-        assert [b.to_dict() for b in oc.breakpoints] == [b.to_dict() for b in c.breakpoints]
+        assert [b.to_dict() for b in oc.watch.breakpoints] == [b.to_dict() for b in c.watch.breakpoints]
         assert (
-            not oc.breakpoints.get("nonfinite").enabled and not other.actions_by_name["pause_nan"].isChecked()
+            not oc.watch.breakpoints.get("nonfinite").enabled
+            and not other.actions_by_name["pause_nan"].isChecked()
         )
         assert [b.id for b in oc.worker.breakpoints] == ["nonfinite", bp.id, expr_id]
         assert [h.step for h in oc.hits] == [0, 1] and panel(other).hits.count() == 2
@@ -196,10 +197,10 @@ def test_breakpoints_and_hits_survive_save_and_open(window, qtbot, tmp_path):
 
 def test_a_frame_breakpoint_forces_a_probe_frame_on_every_step(window, qtbot, tiny_config):
     c = window.controller
-    c.new_run(tiny_config.with_changes(probe_every=0))  # no scheduled frames at all
+    c.files.new_run(tiny_config.with_changes(probe_every=0))  # no scheduled frames at all
     qtbot.waitUntil(lambda: c.mode == "live" and c.config.probe_every == 0 and not c.busy_text, timeout=T)
     add_expression(window, "step >= 3 and mean(gate_f) < 1.01")  # reads the forget gate: a frame field
-    bp = list(c.breakpoints)[-1]
+    bp = list(c.watch.breakpoints)[-1]
     assert bp.needs_frame and "probe frame" in panel(window).rows[bp.id].label.text()
     found = play_until_paused(qtbot, window)
     # step 3 is neither a scheduled probe nor a stored frame (every 20th): it was forced

@@ -32,7 +32,7 @@ def start(qtbot, win, name):
     """Choose demo ``name`` from File > Demos and wait until it is live."""
     win.demo_actions[name].trigger()
     c = win.controller
-    qtbot.waitUntil(lambda: c.mode == "live" and c.demo is DEMOS[name] and not c.busy_text, timeout=T)
+    qtbot.waitUntil(lambda: c.mode == "live" and c.demos.demo is DEMOS[name] and not c.busy_text, timeout=T)
     return c
 
 
@@ -51,13 +51,13 @@ def test_choosing_a_demo_starts_all_its_runs(win, qtbot):
     demo = DEMOS["vanishing"]
     c = start(qtbot, win, "vanishing")
     assert c.config == demo.runs["RNN"] and c.branch_name == "RNN" and c.steps == 0
-    runs = c.demo_runs()
+    runs = c.demos.runs()
     assert list(runs) == ["RNN", "LSTM"] and runs["RNN"] == c.branch_id
     with Session.open(c.path) as s:  # both runs are root branches of the one session file
         by_id = {b.id: b for b in s.branches()}
         assert by_id[runs["LSTM"]].parent is None and by_id[runs["LSTM"]].name == "LSTM"
         assert s.trainer_at(0, branch=runs["LSTM"]).config == demo.runs["LSTM"]
-    assert [b.id for b in c.breakpoints] == [b.id for b in demo.breakpoints]
+    assert [b.id for b in c.watch.breakpoints] == [b.id for b in demo.breakpoints]
     assert [b.id for b in c.worker.breakpoints] == [b.id for b in demo.breakpoints]
     expl = win.panels["explanation"]
     assert expl.heading.text() == demo.title
@@ -74,7 +74,7 @@ def test_a_second_demo_asks_first_when_the_run_is_unsaved(win, qtbot, monkeypatc
     monkeypatch.setattr(win, "confirm", lambda text: asked.append(text) or False)
     win.demo_actions["exploding"].trigger()
     qtbot.wait(300)
-    assert asked and "not saved" in asked[0] and c.demo is DEMOS["lstm-copy"] and c.steps == 1
+    assert asked and "not saved" in asked[0] and c.demos.demo is DEMOS["lstm-copy"] and c.steps == 1
 
 
 def test_language_switch_changes_the_text_and_is_remembered(win, qtbot):
@@ -123,8 +123,8 @@ def test_structural_suggestion_starts_a_new_run_in_the_session(win, qtbot):
     button.click()
     qtbot.waitUntil(lambda: c.branch_id != first and c.mode == "live", timeout=T)
     assert c.config.delay == sug.value and c.config.lr == DEMOS["lstm-copy"].runs["LSTM"].lr
-    assert c.branch_id in c.demo_runs().values() and len(c.demo_runs()) == 2
-    assert {b.id for b in c.branches()} == {first, c.branch_id}
+    assert c.branch_id in c.demos.runs().values() and len(c.demos.runs()) == 2
+    assert {b.id for b in c.files.branches()} == {first, c.branch_id}
 
 
 def test_exploding_suggestion_rewinds_and_turns_clipping_on(win, qtbot):
@@ -160,12 +160,12 @@ def test_the_explanation_quotes_the_figures_of_the_run_shown(win, qtbot):
 
 def test_train_every_run_trains_each_demo_run(win, qtbot):
     c = start(qtbot, win, "vanishing")
-    runs = c.demo_runs()
-    c.train_demo_runs(3)
+    runs = c.demos.runs()
+    c.demos.train_runs(3)
     with Session.open(c.path) as s:
 
         def done():
-            return all(s.length(b) >= 3 for b in runs.values()) and c._demo_target is None
+            return all(s.length(b) >= 3 for b in runs.values()) and not c.demos.training
 
         qtbot.waitUntil(done, timeout=T)
     qtbot.waitUntil(lambda: not c.playing and not c.busy_text, timeout=T)

@@ -26,7 +26,7 @@ def test_a_frame_regenerated_on_another_kind_carries_a_banner(qtbot, tmp_path) -
     win.show()
     c = win.controller
     try:
-        c.open(path)
+        c.files.open(path)
         qtbot.waitUntil(lambda: c.mode == "replay" and c.steps == 12 and c.record is not None, timeout=T)
         gates = win.panels["gates"]
         c.seek(9)  # stored in the file (frame_every=3): the recorded frame, no banner
