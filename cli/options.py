@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rnnscope.engine.config import DEFAULTS, FIELD_TYPES, KNOBS, Knob, TrainConfig
-from rnnscope.engine.tasks import TASKS, task_names
+from rnnscope.engine.datasets import KINDS, kind_of, read_file, store
+from rnnscope.engine.tasks import DATA_TASKS, TASKS, task_names
 
 # Options named differently from their field: ``--clip THRESHOLD`` sets clip and clip_threshold.
 ALIASES = {"cell": ("--model",)}
@@ -28,6 +29,8 @@ def _default_text(name: str, k: Knob) -> str:
     value = DEFAULTS[name]
     if value is None:
         return k.none_means
+    if value == "":
+        return "none"
     suggested = sorted(t for t, cls in TASKS.items() if name in cls.default_config)
     extra = f"; {', '.join(suggested)} suggest their own" if suggested else ""
     return f"{value:g}{extra}" if isinstance(value, float) else f"{value}{extra}"
@@ -39,7 +42,7 @@ def help_text(name: str) -> str:
     kind = FIELD_TYPES[name]
     if k.choices is not None:
         accepts = ""  # argparse lists the choices in the metavar
-    elif kind is bool:
+    elif kind is bool or kind is str:
         accepts = ""
     else:
         accepts = f"; {'an integer' if kind is int else 'a number'} in {k.interval()}"
@@ -49,13 +52,18 @@ def help_text(name: str) -> str:
     return f"{k.help}{accepts}; default {_default_text(name, k)}{live}"
 
 
+def _or(names: tuple[str, ...]) -> str:
+    """("a", "b", "c") -> "a, b or c"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def _choice(name: str, options: tuple[str, ...]) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text in options:
             return text
         if name == "cell" and text.lower() in ("seq2seq", "encoder-decoder"):
             raise argparse.ArgumentTypeError(
-                f"{text!r} is not a cell: Seq2Seq is a task (--task {' or --task '.join(task_names('seq2seq'))}), "
+                f"{text!r} is not a cell: Seq2Seq is a task (--task {_or(task_names('seq2seq'))}), "
                 "with --cell for the encoder and --decoder-cell for the decoder"
             )
         raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(options)})")
@@ -72,7 +80,7 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         "a task may suggest its own defaults (those the options do not set).",
     )
     for name, k in KNOBS.items():
-        if name in NOT_OPTIONS:
+        if name in NOT_OPTIONS or not k.shown:
             continue
         names = (flag(name), *ALIASES.get(name, ()))
         kind = FIELD_TYPES[name]
@@ -85,6 +93,19 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         else:
             kw.update(type=kind, metavar=name.upper())
         group.add_argument(*names, **kw)
+    group.add_argument(
+        "--data",
+        default=None,
+        metavar="FILE",
+        help="train on your own data file: a time series (.csv, .npy, .npz), a text (.txt) or "
+        "source<TAB>target pairs (.tsv); the task follows the file's kind, the session stores the file",
+    )
+    group.add_argument(
+        "--data-kind",
+        choices=KINDS,
+        default=None,
+        help="the kind of data in --data FILE when its suffix does not say (series, text, pairs)",
+    )
     group.add_argument(
         "--clip",
         type=float,
@@ -103,5 +124,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         chosen["clip"] = True
         chosen["clip_threshold"] = args.clip
     chosen = {k: v for k, v in chosen.items() if v is not None}
+    path = getattr(args, "data", None)
+    if path is not None:
+        df = store.register(read_file(path))
+        kind = kind_of(df.name, getattr(args, "data_kind", None))
+        chosen["data"] = df.id
+        chosen.setdefault("task", next(t for t, k in DATA_TASKS.items() if k == kind))
+    elif getattr(args, "data_kind", None):
+        raise ValueError("--data-kind says the kind of the --data FILE: give the file too")
     task = chosen.get("task", DEFAULTS["task"])
     return TrainConfig(**{**TASKS[task].default_config, **chosen})

@@ -51,6 +51,7 @@ class Knob:
     lo_open: bool = False
     hi_open: bool = False
     hi_field: str | None = None
+    shown: bool = True  # a plain option and parameter (False: the command line and window set it their way)
     optional: bool = False
     none_means: str = ""
     step: float | None = None
@@ -85,7 +86,8 @@ class TrainConfig:
     cell: str = knob("lstm", "recurrent cell: tanh RNN, LSTM or GRU", "cell", "model", choices=CELLS)
     task: str = knob(
         "copy",
-        "what the model learns (copy, adding, sine, charlm; Seq2Seq: reverse, translate)",
+        "what the model learns (copy, adding, sine, charlm; Seq2Seq: reverse, translate; on your own data "
+        "file: series, text, pairs)",
         "task",
         "model",
         choices=lambda: task_names(),
@@ -183,6 +185,47 @@ class TrainConfig:
         live=True, lo=0.0, hi=1.0, step=0.1,
     )  # fmt: skip
 
+    # your own data (the data tasks: series, text, pairs; engine.datasets)
+    data: str = knob(
+        "", "the data file the task trains on, by content id (sha256:...); --data FILE sets it and the "
+        "session stores the file", "data file", "your data", shown=False,
+    )  # fmt: skip
+    inputs: str = knob(
+        "", "series: the input columns, comma-separated (default: every column but the time and id ones)",
+        "input columns", "your data",
+    )  # fmt: skip
+    targets: str = knob("", "series: the target columns (default: the inputs)", "target columns", "your data")
+    time_column: str = knob("", "series: the time column (not an input)", "time column", "your data")
+    series_column: str = knob(
+        "",
+        "series: a column whose values split the rows into several series",
+        "series-id column",
+        "your data",
+    )
+    horizon: int = knob(
+        1, "series: predict the targets this many steps ahead (0: at the same step, from other columns)",
+        "horizon", "your data", lo=0, hi=1000,
+    )  # fmt: skip
+    stride: int = knob(
+        1, "series: steps between two windows' starts", "window stride", "your data", lo=1, hi=1_000_000
+    )
+    val_fraction: float = knob(
+        0.2, "data tasks: the last part kept for validation (series: of each series, by time)",
+        "validation part", "your data", lo=0.0, lo_open=True, hi=0.9, step=0.05,
+    )  # fmt: skip
+    tokens: str = knob(
+        "char", "text and pairs: read characters or whitespace-separated words", "tokens", "your data",
+        choices=("char", "word"),
+    )  # fmt: skip
+    vocab_cap: int = knob(
+        10_000, "text and pairs, words: the most frequent words kept (the others read as <unk>)",
+        "vocabulary cap", "your data", lo=8, hi=1_000_000,
+    )  # fmt: skip
+    drop_nonfinite: bool = knob(
+        False, "series: drop rows with an empty, NaN or infinite value instead of refusing the file",
+        "drop non-finite rows", "your data",
+    )  # fmt: skip
+
     # instrumentation
     probe_index: int = knob(
         0, "which sample of the batch the frame shows", "probe sample", "instrumentation", live=True,
@@ -275,6 +318,9 @@ def validate(cfg: TrainConfig) -> None:
         elif FIELD_TYPES[name] is bool:
             if not isinstance(value, bool):
                 raise ValueError(f"{name} must be true or false; got {value!r}")
+        elif FIELD_TYPES[name] is str:
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be text; got {value!r}")
         else:
             hi = getattr(cfg, k.hi_field) - 1 if k.hi_field else cast(float, k.hi)
             _check_number(name, value, k, FIELD_TYPES[name] is int, hi)
@@ -284,5 +330,13 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.tie_weights and TASKS[cfg.task].kind not in ("token", "seq2seq"):
         tokens = task_names("token", "seq2seq")
         raise ValueError(f"tie_weights needs a token task ({', '.join(tokens)})")
+    reads = TASKS[cfg.task].reads_data
+    if reads and not cfg.data:
+        raise ValueError(f"the {cfg.task} task trains on your own {reads} file: give it (--data FILE)")
+    if cfg.data and not reads:
+        data_tasks = tuple(n for n, c in TASKS.items() if c.reads_data)
+        raise ValueError(
+            f"data is read only by the tasks on your own data ({', '.join(data_tasks)}), not {cfg.task}"
+        )
     # Task-specific limits (e.g. seq_len beyond what the task supports) are the task's.
     TASKS[cfg.task].check_config(cfg)

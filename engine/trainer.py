@@ -234,6 +234,7 @@ class Trainer:
         # step's states with the weights that produced them.
         with torch.no_grad():
             metric = self.task.metric(out.detach(), batch, loss_v)
+            extras.update(self.task.extra_metrics(out.detach(), batch))
             parts = self._parts(ctx, batch, b if do_probe else None)
             sample = self._probe_sample(batch, out, ctx, b) if do_probe else None
         nonfinite = None

@@ -44,6 +44,8 @@ def info(path: str | os.PathLike[str]) -> str:
         if settings:
             lines.append("recording " + ", ".join(f"{k}={v}" for k, v in settings.items()))
         lines.append(f"kernels   {s.kernels} (the CPU recurrence loops the file was recorded with)")
+        for df in s.data_files:
+            lines.append(f"data      {df.name}, {df.size:,} bytes, {df.id} (stored in the session)")
         branches = s.branches()
         root = branches[0]
         lines.append("config")

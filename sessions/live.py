@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from rnnscope.engine import numerics
+from rnnscope.engine.datasets import store
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import provenance, schema
+from rnnscope.sessions import datasets, provenance, schema
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.replay import TrainerFactory, default_factory, pin_numerics
 from rnnscope.sessions.session import Session
@@ -78,6 +79,8 @@ class LiveSession:
             "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
             (root.id, root.name, None, root.fork_step, root.created, json.dumps(root.config)),
         )
+        if datasets.data_of(root.config):
+            datasets.write(conn, store.get(datasets.data_of(root.config)))
         conn.executemany(
             "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
             [
@@ -309,6 +312,8 @@ class LiveSession:
             raise ValueError(f"a branch named {name!r} exists already")
         root = Branch(new_id, name, None, 0, time.time(), trainer.config.to_dict())
         rec = self.recorder
+        if datasets.data_of(root.config):
+            rec.submit_dataset(store.get(datasets.data_of(root.config)))
         rec.submit_branch(root)
         rec.submit_checkpoint(new_id, 0, trainer.state_dict())
         if switch:

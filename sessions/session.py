@@ -28,7 +28,7 @@ from typing import Any
 
 from rnnscope.engine import numerics
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import record_codec, schema, summaries
+from rnnscope.sessions import datasets, record_codec, schema, summaries
 from rnnscope.sessions.checksum import has_crc, verify
 from rnnscope.sessions.checksum import select as checksum_select
 from rnnscope.sessions.errors import BlobError, SessionError
@@ -85,6 +85,7 @@ class Session:
             self._checked = has_crc(conn)
             meta = schema.read_meta(conn)
             self.meta = meta
+            self.data_files = datasets.load_all(conn, path)  # before any run's config is read
             self.kernels = recorded_kernels(meta)
             self.numerics = read_entries(meta, self.kernels)
             self.revision = int(self.numerics[0].fingerprint.get("revision", 1))

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnscope.engine.datasets import DataFile
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import checksum, record_codec, tree
+from rnnscope.sessions import checksum, datasets, record_codec, tree
 from rnnscope.sessions.errors import RecordingError
 from rnnscope.sessions.record_codec import SUMMARY_COLUMNS
 from rnnscope.sessions.timeline import Branch
@@ -179,6 +180,10 @@ class Recorder:
     def submit_branch(self, branch: Branch) -> None:
         self._put(("branch", branch))
 
+    def submit_dataset(self, df: DataFile) -> None:
+        """Queue a data file for the session's datasets table (once per id; sessions.datasets)."""
+        self._put(("dataset", df))
+
     def submit_meta(self, key: str, value: Any) -> None:
         self._put(("meta", key, json.dumps(value)))
 
@@ -301,6 +306,8 @@ class Recorder:
             )
         elif kind == "sql":
             conn.execute(item[1])
+        elif kind == "dataset":
+            datasets.write(conn, item[1])
         elif kind == "meta":
             conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (item[1], item[2]))
         else:  # pragma: no cover - programming error

@@ -8,6 +8,7 @@ from rnnscope.engine.config import TrainConfig
 from rnnscope.engine.demos import checks
 from rnnscope.engine.demos.base import Demo, Suggestion
 from rnnscope.engine.demos.texts import EXPLANATIONS, TITLES
+from rnnscope.engine.tasks.series_file import shipped_data
 
 
 def _nonfinite() -> Breakpoint:
@@ -301,6 +302,45 @@ def language_model() -> Demo:
     )
 
 
+def sunspots() -> Demo:
+    """Real data (engine/data/sunspots.csv, 1700-2008): forecast next year's sunspot number."""
+    data = shipped_data("sunspots.csv")
+    base = TrainConfig(
+        cell="rnn",
+        task="series",
+        data=data,
+        time_column="YEAR",
+        horizon=1,
+        seq_len=40,
+        hidden_size=32,
+        batch_size=32,
+        seed=0,
+        device="auto",
+        optimizer="adam",
+        lr=3e-3,
+        probe_every=5,
+    )
+    return _demo(
+        "sunspots",
+        runs={"RNN": base, "LSTM": base.with_changes(cell="lstm", forget_bias=1.0)},
+        layout=("compare", "health", "sample", "gradient_flow"),
+        steps_hint=300,
+        breakpoints=(_nonfinite(),),
+        suggestions=(
+            Suggestion(
+                "seq_len",
+                11,
+                {
+                    "en": "Shorten the window to 11 years, one cycle (new run): less history to forecast from.",
+                    "ko": "창을 한 주기인 11년으로 줄여 보세요(새 실행): 예측에 쓸 과거가 줄어듭니다.",
+                },
+                run="LSTM",
+            ),
+        ),
+        checker=checks.check_sunspots,
+    )
+
+
 def all_demos() -> list[Demo]:
     return [
         lstm_copy(),
@@ -311,4 +351,5 @@ def all_demos() -> list[Demo]:
         gru_vs_lstm(),
         seq2seq(),
         language_model(),
+        sunspots(),
     ]

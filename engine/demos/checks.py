@@ -336,3 +336,23 @@ def check_language_model(
         finite = all(math.isfinite(v) for v in last.values())
         msg += "; training perplexity " + ", ".join(f"{k} {v:.2f}" for k, v in last.items())
     return saved == vh and finite and not _finite_losses(records), msg
+
+
+def check_sunspots(demo: Demo, records: RecordsByRun, trainers: TrainersByRun | None) -> tuple[bool, str]:
+    """Both runs forecast the years they never saw (1947-2008) with R^2 > 0.5; the LSTM's
+    validation error is the lower. Without trainers: the training figures only."""
+    bad = _finite_losses(records)
+    step = records["RNN"][-1].step
+    if trainers is None or not all(label in trainers for label in ("RNN", "LSTM")):
+        r2 = {label: _med([r.metric for r in tail(records[label], 10)]) for label in ("RNN", "LSTM")}
+        msg = f"after step {step}: training R^2 RNN {r2['RNN']:.3f}, LSTM {r2['LSTM']:.3f}"
+        return not bad and min(r2.values()) > 0.5, msg
+    val = {label: trainers[label].evaluate() for label in ("RNN", "LSTM")}
+    (mse_rnn, r2_rnn), (mse_lstm, r2_lstm) = val["RNN"], val["LSTM"]
+    msg = (
+        f"after step {step}, on the validation years: R^2 RNN {r2_rnn:.3f}, LSTM {r2_lstm:.3f}; "
+        f"MSE (normalised) RNN {mse_rnn:.3f}, LSTM {mse_lstm:.3f} ({mse_lstm / mse_rnn:.2f}x)"
+    )
+    if bad:
+        msg += f"; non-finite loss in {', '.join(bad)}"
+    return not bad and min(r2_rnn, r2_lstm) > 0.5 and mse_lstm < mse_rnn, msg

@@ -227,6 +227,22 @@ def _language_model(facts: RunFacts) -> list[Line]:
     ]
 
 
+def _sunspots(facts: RunFacts) -> list[Line]:
+    m = facts.series.get("metric")
+    if m is None or not len(m):
+        return []
+    k = _step(facts)
+    best = float(np.nanmax(m[: k + 1])) if np.isfinite(m[: k + 1]).any() else math.nan
+    return [
+        (
+            f"training R^2 at step {k}: {_g(facts.at('metric', k))} (best so far {_g(best)}); "
+            "on the validation years 1947-2008: the Runs panel",
+            f"{k} 스텝의 학습 R^2: {_g(facts.at('metric', k))} (지금까지 최고 {_g(best)}); "
+            "검증 연도 1947-2008: Runs 패널",
+        )
+    ]
+
+
 FIGURES: dict[str, Callable[[RunFacts], list[Line]]] = {
     "lstm-copy": _accuracy,
     "vanishing": _vanishing,
@@ -236,6 +252,7 @@ FIGURES: dict[str, Callable[[RunFacts], list[Line]]] = {
     "gru-vs-lstm": _accuracy,
     "seq2seq": _seq2seq,
     "language-model": _language_model,
+    "sunspots": _sunspots,
 }
 HEADING = {"en": "In the run shown ({run}):", "ko": "지금 보이는 실행({run})에서:"}
 

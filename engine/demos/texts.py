@@ -10,6 +10,7 @@ the explanation panel from the run on screen (engine/demos/figures.py), never wr
 from __future__ import annotations
 
 TITLES: dict[str, tuple[str, str]] = {
+    "sunspots": ("Real data: the sunspot cycle, RNN vs LSTM", "실제 데이터: 태양 흑점 주기, RNN과 LSTM 비교"),
     "lstm-copy": ("An LSTM learns to copy (start here)", "LSTM이 복사를 배운다 (여기서 시작)"),
     "vanishing": ("Vanishing gradients: RNN vs LSTM", "기울기 소실: RNN과 LSTM 비교"),
     "exploding": ("Exploding gradients, NaN and clipping", "기울기 폭주, NaN, 그리고 그래디언트 클리핑"),
@@ -24,6 +25,24 @@ TITLES: dict[str, tuple[str, str]] = {
 }
 
 EXPLANATIONS: dict[str, dict[str, str]] = {
+    "sunspots": {
+        "en": """\
+Real data, not a generated task: the yearly mean sunspot number from 1700 to 2008 (engine/data/sunspots.csv, public domain, as shipped with statsmodels). It rises and falls in a cycle of about 11 years whose peaks differ from cycle to cycle. Both models read 40 years and predict, at every year, the next year's number.
+
+The split is by time, as a forecast must be: 1700-1946 train, 1947-2008 (the last 20%) are never trained on and give the validation figures. Every value is normalised with the mean and spread of the training years only (the task line says them), so the validation years leak nothing. A window never crosses from the training years into the validation years.
+
+Watch the health panel: the loss (MSE in normalised units) falls and R^2 climbs within a hundred steps in both runs, because next year is mostly this year plus the phase of the cycle. The sample panel draws the prediction over the real series. The box below quotes the shown run's training R^2; the Runs panel shows both runs' validation R^2 on the unseen years. After 300 steps both are above 0.5, and the LSTM forecasts the unseen cycles better (a lower validation error); the RNN also learns a usable forecast. Honest limits: 309 numbers are a small data set; the gap between the two cells is a few tens of percent of the error, not orders of magnitude.
+
+The gradient-flow panel looks different from the copy demos: here every year has its own loss, so ||dL/dh_t|| at an early t is the sum of what flows back from all the later years, and it does not fall to nothing. Try the suggestion (a window of one cycle) and compare.""",
+        "ko": """\
+생성된 과제가 아닌 실제 데이터입니다: 1700년부터 2008년까지의 연평균 태양 흑점 수(engine/data/sunspots.csv, 퍼블릭 도메인, statsmodels에 포함된 것). 흑점 수는 약 11년 주기로 오르내리며, 주기마다 정점의 높이가 다릅니다. 두 모델 모두 40년을 읽고 매년 다음 해의 흑점 수를 예측합니다.
+
+예측이라면 당연히 시간으로 나눕니다: 1700-1946년은 학습, 1947-2008년(마지막 20%)은 한 번도 학습하지 않고 검증 수치를 냅니다. 모든 값은 학습 연도의 평균과 퍼짐으로만 정규화되므로(과제 설명 줄에 나옴) 검증 연도의 정보가 새지 않습니다. 어떤 창도 학습 연도에서 검증 연도로 넘어가지 않습니다.
+
+상태(health) 패널을 보세요: 두 실행 모두 백 스텝 안에 손실(정규화 단위의 MSE)이 줄고 R^2가 오릅니다. 다음 해는 대부분 올해 값과 주기의 위상으로 정해지기 때문입니다. 샘플 패널은 실제 계열 위에 예측을 그립니다. 아래 상자에는 지금 보이는 실행의 학습 R^2가, Runs 패널에는 두 실행이 보지 못한 연도에서의 검증 R^2가 나옵니다. 300 스텝 뒤 둘 다 0.5를 넘고, LSTM이 보지 못한 주기를 더 잘 예측합니다(검증 오차가 더 낮음). RNN도 쓸 만한 예측을 배웁니다. 한계도 정직하게: 309개의 숫자는 작은 데이터이고, 두 셀의 차이는 오차의 수십 퍼센트이지 몇 자릿수가 아닙니다.
+
+기울기 흐름 패널은 복사 데모와 다르게 보입니다: 여기서는 해마다 자기 손실이 있으므로 이른 t의 ||dL/dh_t||는 이후 모든 해에서 거슬러 온 기울기의 합이고, 0으로 떨어지지 않습니다. 제안(한 주기 길이의 창)을 해 보고 비교하세요.""",
+    },
     "lstm-copy": {
         "en": """\
 The copy task: five symbols (A..H) are shown, then blanks, then GO; after GO the network must replay the five symbols in order. Chance is 1/8 per symbol. An LSTM with 64 units (forget-gate bias 1) learns it within a couple of hundred steps: by step 200 its accuracy is far above chance (the box below the text quotes the run shown).

@@ -1,4 +1,5 @@
-"""Generated (or shipped) training tasks. Nothing is fetched at run time.
+"""Generated (or shipped) training tasks, and tasks on the user's own data files (series,
+text, pairs: engine.datasets). Nothing is fetched at run time.
 
 :data:`TASKS` is the one registry: name -> Task class. Every fact about a task (its kind,
 metric, suggested settings, limits) is declared by the class itself; the config, the
@@ -14,17 +15,33 @@ from rnnscope.engine.tasks.adding import AddingTask
 from rnnscope.engine.tasks.base import EOS_ID, PAD_ID, SOS_ID, Batch, Task
 from rnnscope.engine.tasks.charlm import CharLMTask
 from rnnscope.engine.tasks.copy import CopyTask
+from rnnscope.engine.tasks.pairs_file import PairsTask
 from rnnscope.engine.tasks.seq2seq_tasks import ReverseTask, TranslateTask
+from rnnscope.engine.tasks.series_file import SeriesTask
 from rnnscope.engine.tasks.sine import SineTask
+from rnnscope.engine.tasks.text_file import TextTask
 
 if TYPE_CHECKING:
     from rnnscope.engine.config import TrainConfig
 
-__all__ = ["EOS_ID", "PAD_ID", "SOS_ID", "TASKS", "Batch", "Task", "make_task", "task_names"]
+__all__ = ["DATA_TASKS", "EOS_ID", "PAD_ID", "SOS_ID", "TASKS", "Batch", "Task", "make_task", "task_names"]
 
 TASKS: dict[str, type[Task]] = {
-    cls.name: cls for cls in (CopyTask, AddingTask, SineTask, CharLMTask, ReverseTask, TranslateTask)
+    cls.name: cls
+    for cls in (
+        CopyTask,
+        AddingTask,
+        SineTask,
+        CharLMTask,
+        ReverseTask,
+        TranslateTask,
+        SeriesTask,
+        TextTask,
+        PairsTask,
+    )
 }
+# The tasks that train on the user's own data file (TrainConfig.data): name -> kind of file.
+DATA_TASKS: dict[str, str] = {n: cls.reads_data for n, cls in TASKS.items() if cls.reads_data}
 
 
 def task_names(*kinds: str) -> tuple[str, ...]:

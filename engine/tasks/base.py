@@ -56,6 +56,7 @@ class Task(ABC):
     kind: str  # "token" | "continuous" | "seq2seq"
     metric_name: str  # "accuracy" | "perplexity" | "exact_match" | "r2" ...
     higher_is_better: bool = True
+    reads_data: ClassVar[str] = ""  # the kind of user data file it trains on (engine.datasets), if any
     # Settings this task suggests when a user switches to it (e.g. translate's seq_len is
     # a digit count, at most 6). Explicit choices override them.
     default_config: ClassVar[dict[str, Any]] = {}
@@ -99,6 +100,10 @@ class Task(ABC):
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
         """The task metric for this batch (``loss`` is the value ``loss()`` returned)."""
 
+    def extra_metrics(self, out: torch.Tensor, batch: Batch) -> dict[str, float]:
+        """Further scores of this batch, stored with the step (``StepRecord.extras``). Default: none."""
+        return {}
+
     def predictions(self, out: torch.Tensor) -> torch.Tensor:
         """What the model predicts from ``out``: argmax ids for token outputs, else the values."""
         if self.kind == "continuous":
@@ -117,3 +122,16 @@ class Task(ABC):
     def describe(self) -> str:
         """One line for the GUI: what the task asks of the model."""
         return self.name
+
+
+def r_squared(out: torch.Tensor, batch: Batch) -> float:
+    """R^2 = 1 - SSE/SST of ``out`` against ``batch.y`` over the mask (1 is perfect, 0 is
+    predicting the batch mean), pooled over the output features."""
+    mask = batch.mask.to(out.device)
+    pred = out.detach()[mask].double()
+    target = batch.y.to(out.device)[mask].double()
+    sse = float(((pred - target) ** 2).sum().item())
+    sst = float(((target - target.mean()) ** 2).sum().item())
+    if sst <= 1e-12:  # a constant target (e.g. one value): R^2 is undefined
+        return 1.0 if sse <= 1e-12 else 0.0
+    return 1.0 - sse / sst

@@ -34,13 +34,15 @@ MAX_VAL_BATCHES = 4
 @dataclass(frozen=True)
 class Corpus:
     text: str
-    vocab: tuple[str, ...]  # id -> character
-    ids: torch.Tensor  # (len(text),) int64; never modified
+    vocab: tuple[str, ...]  # id -> character (or word)
+    ids: torch.Tensor  # (tokens,) int64; never modified
     n_train: int  # ids[:n_train] train split, ids[n_train:] validation split
+    name: str = "Shakespeare's Coriolanus"
+    unit: str = "character"
 
     @property
     def n_val(self) -> int:
-        return len(self.text) - self.n_train
+        return len(self.ids) - self.n_train
 
 
 def strip_header(raw: str) -> str:
@@ -73,20 +75,26 @@ class CharLMTask(Task):
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__(cfg)
         self.seq_len = cfg.seq_len
-        self.corpus = load_corpus()
+        self.corpus = self.corpus_for(cfg)
 
     @classmethod
-    def max_seq_len(cls) -> int:
-        """The longest window (seq_len + 1 characters) that fits the validation split."""
-        return load_corpus().n_val - 1
+    def corpus_for(cls, cfg: TrainConfig | None) -> Corpus:
+        """The text this task reads (the shipped one; engine.tasks.text_file: the user's)."""
+        return load_corpus()
+
+    @classmethod
+    def max_seq_len(cls, cfg: TrainConfig | None = None) -> int:
+        """The longest window (seq_len + 1 tokens) that fits the validation split."""
+        return cls.corpus_for(cfg).n_val - 1
 
     @classmethod
     def check_config(cls, cfg: TrainConfig) -> None:
-        hi = cls.max_seq_len()
+        corpus = cls.corpus_for(cfg)
+        hi = corpus.n_val - 1
         if cfg.seq_len > hi:
             raise ValueError(
-                f"seq_len must be in [1, {hi}] for the charlm task (a window of seq_len+1 characters "
-                f"must fit the {load_corpus().n_val}-character validation split); got {cfg.seq_len}"
+                f"seq_len must be in [1, {hi}] for the {cls.name} task (a window of seq_len+1 {corpus.unit}s "
+                f"must fit the {corpus.n_val}-{corpus.unit} validation split); got {cfg.seq_len}"
             )
 
     @property
@@ -137,6 +145,6 @@ class CharLMTask(Task):
     def describe(self) -> str:
         c = self.corpus
         return (
-            f"charlm: predict the next character of Shakespeare's Coriolanus ({len(c.vocab)} symbols, "
-            f"{c.n_train} train / {c.n_val} validation characters), {self.seq_len} steps; perplexity"
+            f"{self.name}: predict the next {c.unit} of {c.name} ({len(c.vocab)} symbols, "
+            f"{c.n_train} train / {c.n_val} validation {c.unit}s), {self.seq_len} steps; perplexity"
         )

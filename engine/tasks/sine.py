@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from rnnscope.engine.tasks.base import Batch, Task
+from rnnscope.engine.tasks.base import Batch, Task, r_squared
 
 if TYPE_CHECKING:
     from rnnscope.engine.config import TrainConfig
@@ -61,14 +61,7 @@ class SineTask(Task):
         return F.mse_loss(out[batch.mask], batch.y[batch.mask])
 
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
-        mask = batch.mask.to(out.device)
-        pred = out.detach()[mask].double()
-        target = batch.y.to(out.device)[mask].double()
-        sse = float(((pred - target) ** 2).sum().item())
-        sst = float(((target - target.mean()) ** 2).sum().item())
-        if sst <= 1e-12:  # a constant target (e.g. one value): R^2 is undefined
-            return 1.0 if sse <= 1e-12 else 0.0
-        return 1.0 - sse / sst
+        return r_squared(out, batch)
 
     def describe(self) -> str:
         return (

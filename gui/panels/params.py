@@ -24,6 +24,7 @@ from rnnscope.engine.tasks import TASKS
 from rnnscope.gui.panels.registry import Dock, Place
 
 SAME = KNOBS["decoder_cell"].none_means
+DATA_GROUP = "your data"
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -36,6 +37,8 @@ def _spec(name: str) -> dict[str, Any]:
         spec.update(type="list", limits=([SAME] if k.optional else []) + list(k.options()))
     elif kind is bool:
         spec.update(type="bool")
+    elif kind is str:
+        spec.update(type="str")
     else:
         spec.update(type="int" if kind is int else "float")
         tip = f"{tip}; {k.interval()}"
@@ -45,8 +48,8 @@ def _spec(name: str) -> dict[str, Any]:
     return spec
 
 
-LIVE = [_spec(name) for name in KNOBS if name in LIVE_FIELDS]
-STRUCTURAL = [_spec(name) for name in KNOBS if name not in LIVE_FIELDS]
+LIVE = [_spec(name) for name, k in KNOBS.items() if name in LIVE_FIELDS and k.shown]
+STRUCTURAL = [_spec(name) for name, k in KNOBS.items() if name not in LIVE_FIELDS and k.shown]
 LIVE_NAMES = [d["name"] for d in LIVE]
 STRUCTURAL_NAMES = [d["name"] for d in STRUCTURAL]
 
@@ -142,11 +145,14 @@ class ParamsPanel(QWidget):
         if cfg is None:
             return
         self._syncing = True
+        data_task = bool(TASKS[cfg.task].reads_data)
         try:
             for name in LIVE_NAMES + STRUCTURAL_NAMES:
                 value = _to_param(name, getattr(cfg, name))
                 if self.param(name).value() != value:
                     self.param(name).setValue(value)
+                if KNOBS[name].group == DATA_GROUP:  # the data file's settings: on a data run only
+                    self.param(name).setOpts(visible=data_task)
         finally:
             self._syncing = False
         self._staged = {}

@@ -33,6 +33,7 @@ from rnnscope.gui.model.controller import RunController
 from rnnscope.gui.panels import DOCK_OF_DEMO_NAME, DOCKS, DockContext
 from rnnscope.gui.shell import gc_guard, settings
 from rnnscope.gui.shell.cursor import TimeCursor
+from rnnscope.gui.shell.data_dialog import DataRunDialog
 from rnnscope.gui.shell.properties import PropertiesDialog
 from rnnscope.gui.shell.status import StatusBar
 from rnnscope.gui.shell.transport import TransportBar
@@ -225,6 +226,13 @@ class MainWindow(QMainWindow):
         a("t_prev", "Timestep cursor ←", lambda: self.cursor.move(-1), "Shift+Left")
         a("t_next", "Timestep cursor →", lambda: self.cursor.move(1), "Shift+Right")
         a("new", "&New run", self.new_run, QKeySequence.StandardKey.New)
+        a(
+            "new_from_data",
+            "New run from &data…",
+            self.data_run_dialog,
+            "Ctrl+Shift+N",
+            "train on your own time series (CSV, NumPy), text or TSV pairs; the session stores the file",
+        )
         a("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         a("save_as", "Save &As…", self.save_as_dialog, QKeySequence.StandardKey.SaveAs)
         a("export_png", "Window as PNG…", lambda: self.teaching.png_dialog(self))
@@ -249,6 +257,7 @@ class MainWindow(QMainWindow):
         act = self.actions_by_name
         file_menu = m.addMenu("&File")
         file_menu.addAction(act["new"])
+        file_menu.addAction(act["new_from_data"])
         self.demos_menu = file_menu.addMenu("&Demos")
         self.demo_actions: dict[str, QAction] = {}
         for demo in DEMOS.values():
@@ -330,6 +339,21 @@ class MainWindow(QMainWindow):
         cfg = self.controller.config
         if cfg is not None and self._leave_current_run("Start a new run"):
             self.controller.files.new_run(cfg)
+
+    def data_run_dialog(self, path: str | None = None) -> DataRunDialog:
+        """File > New run from data…: the run starts when the dialog is accepted (and the
+        current unsaved run may be left). Returns the dialog (tests drive it)."""
+        dialog = DataRunDialog(self.controller, self, path)
+
+        def start() -> None:
+            cfg = dialog.config()
+            if cfg is not None and self._leave_current_run("Start a run on your data"):
+                self.controller.files.new_run(cfg)
+
+        dialog.accepted.connect(start)
+        if self.interactive:
+            dialog.open()
+        return dialog
 
     def choose_demo(self, demo: Demo) -> None:
         """File > Demos: start ``demo`` (after asking, when the current run is unsaved)."""

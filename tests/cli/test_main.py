@@ -67,10 +67,11 @@ def test_every_run_setting_has_a_help_with_its_default_and_range(capsys: pytest.
     )
     assert "--cell {rnn,lstm,gru}, --model {rnn,lstm,gru}" in flat
     for name in KNOBS:
-        if name not in ("clip", "clip_threshold"):
+        if name not in ("clip", "clip_threshold") and KNOBS[name].shown:
             assert "--" + name.replace("_", "-") in out, name
             assert "".join(help_text(name).split()) in "".join(out.split()), name  # (wrapped anywhere)
     assert "--clip THRESHOLD" in flat
+    assert "--data FILE train on your own data file: a time series (.csv, .npy, .npz), a text (.txt)" in flat
 
 
 @pytest.mark.parametrize(
@@ -81,7 +82,7 @@ def test_every_run_setting_has_a_help_with_its_default_and_range(capsys: pytest.
         (["missing.rnnscope"], "missing.rnnscope: no such session file"),
         (
             ["train", "--model", "seq2seq"],
-            "'seq2seq' is not a cell: Seq2Seq is a task (--task reverse or --task translate)",
+            "'seq2seq' is not a cell: Seq2Seq is a task (--task reverse, translate or pairs)",
         ),
         (["train", "--cell", "transformer"], "invalid choice: 'transformer' (choose from rnn, lstm, gru)"),
         (["--demo", "nope"], "unknown demo 'nope'; demos: lstm-copy"),

@@ -1,0 +1,103 @@
+"""What File > New run from data… shows before anything runs, without Qt.
+
+``load(path)`` reads and registers the file (engine.datasets: refusals name the file, line and
+column) and previews it: its first lines (or an array's shape), the kind of data its suffix
+says, and for a table its columns. ``plan(preview, choices)`` turns the dialog's choices into
+the TrainConfig of the run and what the task will make of the data (windows, vocabulary,
+pairs), or the reason it cannot: the dialog shows either inline and starts nothing until the
+plan holds. Both may take seconds on a large file: the dialog runs them on the loader thread.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rnnscope.engine import TrainConfig
+from rnnscope.engine.datasets import DataError, DataFile, kind_of, read_file, store
+from rnnscope.engine.datasets.text_bytes import decode
+from rnnscope.engine.tasks import DATA_TASKS, make_task
+
+PREVIEW_LINES = 12
+
+
+@dataclass(frozen=True)
+class Preview:
+    file: DataFile
+    kind: str  # series | text | pairs: what the suffix says
+    lines: tuple[str, ...]  # the first lines (text files) or a description of the array
+    columns: tuple[str, ...] = ()  # a table's columns (CSV header; NumPy 0..F-1)
+
+
+@dataclass(frozen=True)
+class Plan:
+    config: TrainConfig | None
+    summary: str  # what the task makes of the data (task.describe()), or the reason it cannot
+    facts: dict[str, Any] = field(default_factory=dict)  # windows, vocabulary ... as numbers
+
+    @property
+    def ok(self) -> bool:
+        return self.config is not None
+
+
+def load(path: str | os.PathLike[str]) -> Preview:
+    df = store.register(read_file(path))
+    try:
+        kind = kind_of(df.name)
+    except DataError:
+        kind = "text"  # an unknown suffix: the user says what it holds
+    if df.suffix in (".npy", ".npz"):
+        return _numpy_preview(df)
+    text = decode(df)
+    lines = tuple(line.rstrip("\r") for line in text.split("\n", PREVIEW_LINES)[:PREVIEW_LINES])
+    columns: tuple[str, ...] = ()
+    if kind == "series":
+        import csv
+
+        columns = tuple(n.strip() for n in next(csv.reader([lines[0]]))) if lines else ()
+    return Preview(df, kind, lines, columns)
+
+
+def _numpy_preview(df: DataFile) -> Preview:
+    try:
+        loaded = np.load(io.BytesIO(df.data), allow_pickle=False, mmap_mode=None)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            with loaded:
+                shapes = {k: loaded[k].shape for k in loaded.files}
+            first = next(iter(shapes.values()), ())
+            lines = tuple(f"array {k}: shape {s}" for k, s in shapes.items())
+        else:
+            first = loaded.shape
+            lines = (f"array of shape {loaded.shape}, {loaded.dtype}",)
+    except ValueError as exc:
+        raise DataError(df.name, f"not a readable NumPy file: {exc}") from None
+    f = first[-1] if len(first) >= 2 else 0
+    return Preview(df, "series", lines, tuple(str(i) for i in range(f)))
+
+
+def plan(preview: Preview, kind: str, choices: dict[str, Any]) -> Plan:
+    """The run ``choices`` (TrainConfig fields: inputs, targets, cell, seq_len ...) make on the data."""
+    task = next(t for t, k in DATA_TASKS.items() if k == kind)
+    try:
+        cfg = TrainConfig(**{**choices, "task": task, "data": preview.file.id})
+        t = make_task(cfg)
+    except (ValueError, TypeError) as exc:
+        return Plan(None, str(exc))
+    facts: dict[str, Any] = {}
+    if kind == "series":
+        p = t.prepared  # type: ignore[attr-defined]
+        facts = {"train_windows": len(p.train_starts), "val_windows": len(p.val_starts), "rows": p.rows,
+                 "series": p.n_series, "dropped": p.dropped, "stats": p.stats()}  # fmt: skip
+    elif kind == "text":
+        c = t.corpus  # type: ignore[attr-defined]
+        facts = {"vocabulary": len(c.vocab), "train_tokens": c.n_train, "val_tokens": c.n_val,
+                 "unknown_share": t.unknown_share()}  # type: ignore[attr-defined]  # fmt: skip
+    else:
+        ps = t.pairs  # type: ignore[attr-defined]
+        facts = {"train_pairs": len(ps.train), "val_pairs": len(ps.val), "too_long": ps.too_long,
+                 "source_vocabulary": len(ps.source_vocab), "target_vocabulary": len(ps.target_vocab)}  # fmt: skip
+    return Plan(cfg, t.describe(), facts)
