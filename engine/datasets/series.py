@@ -17,17 +17,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import zipfile
 from dataclasses import dataclass
-from itertools import repeat
 
 import numpy as np
 
 from rnnscope.engine.datasets.errors import DataError
 from rnnscope.engine.datasets.files import DataFile
-from rnnscope.engine.datasets.text_bytes import decode
+from rnnscope.engine.datasets.text_bytes import check_text, decode
 
 CHUNK = 16 * 2**20
+_NOT_SPACE = re.compile(rb"\S")
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,8 @@ def read_series(
 
 
 # ---------------------------------------------------------------- CSV
-def _header(df: DataFile, text: str) -> tuple[list[str], int]:
-    first = text.split("\n", 1)[0].rstrip("\r")
+def _header(df: DataFile) -> tuple[list[str], int]:
+    first = df.data.split(b"\n", 1)[0].decode("utf-8").lstrip("\ufeff").rstrip("\r")
     if not first.strip():
         raise DataError(df.name, "the first line is empty: it must be the header (the column names)", line=1)
     names = [n.strip() for n in next(csv.reader([first]))]
@@ -93,18 +94,20 @@ def _check_named(df: DataFile, names: list[str], wanted: list[str]) -> None:
 def _read_csv(
     df: DataFile, columns: tuple[str, ...], time_column: str, series_column: str, drop: bool
 ) -> SeriesData:
-    text = decode(df)
-    names, _ = _header(df, text)
+    check_text(df)
+    names, _ = _header(df)
     _check_named(df, names, [c for c in (time_column, series_column) if c])
     use = list(columns) or [n for n in names if n not in (time_column, series_column)]
     _check_named(df, names, use)
     if not use:
         raise DataError(df.name, "no column to read besides the time and series-id columns")
     labels = [c for c in (series_column, time_column) if c]
-    if '"' in text or "\r" in text.replace("\r\n", ""):
-        values, extra, dropped = _scan(df, text, names, use, labels, drop)
+    data = df.data
+    body = data.find(b"\n") + 1 if b"\n" in data else len(data)  # (no copies of a large file)
+    if data.find(b'"', body) >= 0 or data.count(b"\r") != data.count(b"\r\n"):
+        values, extra, dropped = _scan(df, decode(df), names, use, labels, drop)
     else:
-        values, extra, dropped = _fast(df, text, names, use, labels, drop)
+        values, extra, dropped = _fast(df, names, use, labels, drop)
     if len(values) == 0:
         raise DataError(
             df.name, "no data rows after the header" + (f" ({dropped} dropped)" if dropped else "")
@@ -114,65 +117,77 @@ def _read_csv(
     return _group(df, values, ids, times, tuple(use), tuple(names), dropped, time_column)
 
 
+def _lines(df: DataFile) -> io.TextIOWrapper:
+    """The file's text as numpy's parser reads a file (decoded as it goes: no copy of it all)."""
+    return io.TextIOWrapper(io.BytesIO(df.data), encoding="utf-8-sig", newline="")
+
+
 def _fast(
-    df: DataFile, text: str, names: list[str], use: list[str], labels: list[str], drop: bool
+    df: DataFile, names: list[str], use: list[str], labels: list[str], drop: bool
 ) -> tuple[np.ndarray, list[np.ndarray], int]:
+    """numpy's C parser: the value columns, and a time column that holds numbers, in one pass."""
     _check_ragged(df, names)
+    body = df.data.find(b"\n") + 1 if b"\n" in df.data else len(df.data)
+    if _NOT_SPACE.search(df.data, body) is None:
+        return np.empty((0, len(use))), [np.empty(0, dtype=str) for _ in labels], 0
     idx = [names.index(c) for c in use]
-    if not text.split("\n", 1)[-1].strip() or "\n" not in text:
-        return np.empty((0, len(idx))), [np.empty(0, dtype=str) for _ in labels], 0
+    kw: dict = {"delimiter": ",", "skiprows": 1, "ndmin": 2, "comments": None}
+    numeric = [c for c in labels if c not in use]
     try:
-        values = np.loadtxt(
-            io.StringIO(text),
-            delimiter=",",
-            skiprows=1,
-            usecols=idx,
-            ndmin=2,
-            comments=None,
-            dtype=np.float64,
-        )
-        extra = [
-            np.loadtxt(
-                io.StringIO(text),
-                delimiter=",",
-                skiprows=1,
-                usecols=(names.index(c),),
-                dtype=str,
-                comments=None,
-                ndmin=1,
+        try:  # the time (and id) columns as numbers too, when they are
+            both = np.loadtxt(
+                _lines(df), usecols=[*idx, *(names.index(c) for c in numeric)], dtype=np.float64, **kw
             )
-            for c in labels
-        ]
+            values = both[:, : len(idx)]
+            extra = [
+                both[:, len(idx) + numeric.index(c)] if c in numeric else both[:, use.index(c)]
+                for c in labels
+            ]
+        except ValueError:
+            if not labels:
+                raise
+            values = np.loadtxt(_lines(df), usecols=idx, dtype=np.float64, **kw)
+            extra = [
+                np.loadtxt(_lines(df), usecols=(names.index(c),), dtype=str, **{**kw, "ndmin": 1})
+                for c in labels
+            ]
     except ValueError:
-        return _scan(df, text, names, use, labels, drop)  # names the line, the column and what is wrong
+        return _scan(df, decode(df), names, use, labels, drop)  # names the line, the column and what is wrong
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         if not drop:
-            return _scan(df, text, names, use, labels, drop)
+            return _scan(df, decode(df), names, use, labels, drop)
         keep = ~bad
         return values[keep], [e[keep] for e in extra], int(bad.sum())
     return values, extra, 0
 
 
 def _check_ragged(df: DataFile, names: list[str]) -> None:
-    """Every line has as many cells as the header (files without quotes: commas per line)."""
+    """Every line has as many cells as the header (files without quotes: commas per line,
+    counted by numpy a chunk at a time; blank lines are skipped, as the parser skips them)."""
     want = len(names) - 1
     data = df.data
-    line = 1
-    start = 0
+    line, start = 1, 0
     while start < len(data):
         end = data.find(b"\n", min(start + CHUNK, len(data)))
         end = len(data) if end < 0 else end + 1
-        lines = data[start:end].split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        counts = list(map(bytes.count, lines, repeat(b",")))
-        for i, n in enumerate(counts):
-            if n != want and (line + i > 1) and lines[i].strip():
+        chunk = np.frombuffer(data, np.uint8, count=end - start, offset=start)
+        newlines = np.flatnonzero(chunk == 10)
+        starts = np.concatenate([[0], newlines + 1])
+        stops = np.concatenate([newlines, [len(chunk)]])
+        if starts[-1] == len(chunk):  # the chunk ends with a newline: no line after it
+            starts, stops = starts[:-1], stops[:-1]
+        commas = (
+            np.add.reduceat(chunk == 44, starts, dtype=np.int64) if len(starts) else np.empty(0, np.int64)
+        )
+        commas[stops == starts] = want  # an empty line
+        for i in np.flatnonzero(commas != want):
+            n = line + int(i)
+            if n > 1 and data[start + starts[i] : start + stops[i]].strip():
                 raise DataError(
-                    df.name, f"{n + 1} cells where the header has {len(names)} (a ragged row)", line=line + i
+                    df.name, f"{commas[i] + 1} cells where the header has {len(names)} (a ragged row)", line=n
                 )
-        line += len(lines)
+        line += len(starts)
         start = end
 
 
@@ -249,7 +264,8 @@ def _group(
     else:
         uniq, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
         order = np.argsort(first)
-        groups = [(str(uniq[k]), np.flatnonzero(inverse == k)) for k in order]
+        label = (lambda v: f"{v:g}") if uniq.dtype.kind == "f" else str
+        groups = [(label(uniq[k]), np.flatnonzero(inverse == k)) for k in order]
     if times is not None:
         try:
             t = times.astype(np.float64)

@@ -6,12 +6,24 @@ from rnnscope.engine.datasets.errors import DataError
 from rnnscope.engine.datasets.files import DataFile
 
 
+def check_text(df: DataFile) -> None:
+    """Refuse a binary or non-UTF-8 file without making a str of it (an ASCII file costs one scan)."""
+    if df.data.isascii():
+        if b"\x00" in df.data:
+            nul = df.data.index(b"\x00")
+            raise DataError(
+                df.name, "a binary file, not text (a NUL byte)", line=df.data.count(b"\n", 0, nul) + 1
+            )
+        return
+    decode(df)
+
+
 def decode(df: DataFile) -> str:
     """The file as text (a UTF-8 byte-order mark dropped); refuses binary and non-UTF-8 files."""
     data = df.data
-    head = data[:4096]
-    if b"\x00" in head:
-        raise DataError(df.name, "a binary file, not text (it holds NUL bytes)")
+    if b"\x00" in data:
+        nul = data.index(b"\x00")
+        raise DataError(df.name, "a binary file, not text (a NUL byte)", line=data.count(b"\n", 0, nul) + 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -21,7 +33,4 @@ def decode(df: DataFile) -> str:
             f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (save it as UTF-8)",
             line=line,
         ) from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise DataError(df.name, "a binary file, not text (a NUL character)", line=line)
     return text[1:] if text.startswith("\ufeff") else text

@@ -67,7 +67,7 @@ def test_each_bad_csv_is_named_by_line_and_column(text: str, kw: dict, says: str
 
 
 def test_not_text_at_all() -> None:
-    with pytest.raises(DataError, match=r"s.csv: a binary file, not text"):
+    with pytest.raises(DataError, match=r"s.csv, line 2: a binary file, not text \(a NUL byte\)"):
         read_series(DataFile.of("s.csv", b"a,b\n\x00\x01\x02"))
     with pytest.raises(DataError, match=r"s.csv, line 2: not UTF-8 text: byte 0xe9 at offset 7"):
         read_series(DataFile.of("s.csv", "a,b\ncaf\u00e9,1\n".encode("latin-1")))
