@@ -125,6 +125,14 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
         help=f"steps between checkpoints when recording; default {every}",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="FILE",
+        help="start from your trained weights: a state_dict of an nn.RNN/LSTM/GRU (or a model holding one) "
+        "saved with torch.save, or a .safetensors file; the embedding and read-out are taken where names "
+        "and shapes fit; with --inspect nothing is updated",
+    )
     add_config_options(p)
 
 
@@ -153,7 +161,14 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     export = sub.add_parser("export", help=COMMANDS["export"], description=COMMANDS["export"])
     export.add_argument("path", help="the session file")
     export.add_argument("--step", type=int, required=True, help="the step to write (0-based)")
-    export.add_argument("--format", choices=("npz", "csv"), default="npz", help="default npz")
+    export.add_argument(
+        "--format",
+        choices=("npz", "csv", "state_dict", "safetensors"),
+        default="npz",
+        help="npz or csv: the step's arrays (default npz); state_dict: the weights at the start of the "
+        "step as .pt files an nn.RNN/LSTM/GRU loads with strict=True (one per recurrent part), plus the "
+        "whole model; safetensors: the whole model's weights",
+    )
     export.add_argument("--branch", default=None, help="branch name or id (default: the last used)")
     export.add_argument(
         "-o",

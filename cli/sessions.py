@@ -28,6 +28,8 @@ def run_export(args: argparse.Namespace) -> int:
     from rnnscope.sessions.cli import export_step
 
     path = Path(args.path)
+    if args.format in ("state_dict", "safetensors"):
+        return _export_weights(args, path)
     out = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}.{args.format}"
     try:
         written = export_step(path, args.step, args.format, out, branch=args.branch)
@@ -35,4 +37,27 @@ def run_export(args: argparse.Namespace) -> int:
         print(f"rnnscope: error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {written}")
+    return 0
+
+
+def _export_weights(args: argparse.Namespace, path: Path) -> int:
+    """The weights at the start of step K (K = the step count: after the last step)."""
+    from rnnscope.sessions import Session, SessionError
+    from rnnscope.sessions.weights_export import write_weights
+
+    base = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}"
+    try:
+        with Session.open(path, branch=args.branch) as s:
+            n = len(s)
+            if not 0 <= args.step <= n:
+                raise SessionError(
+                    s.path, f"has no step {args.step} on branch {s.branch.name!r} (weights at 0..{n})"
+                )
+            trainer = s.trainer_at(args.step)
+        written = write_weights(trainer.model, base, args.format)
+    except (SessionError, ValueError, OSError) as exc:
+        print(f"rnnscope: error: {exc}", file=sys.stderr)
+        return 2
+    for p in written:
+        print(f"wrote {p}")
     return 0

@@ -59,6 +59,11 @@ def run_train(args: argparse.Namespace) -> int:
             # the rest are regenerated on demand, so no step computes one for nothing.
             cfg = cfg.with_changes(probe_every=0)
         trainer = Trainer(cfg)
+        if args.weights is not None:
+            plan = trainer.import_weights(args.weights)
+            print(f"rnnscope: weights from {Path(args.weights).name}:", file=sys.stderr)
+            for line in plan.describe().splitlines():
+                print(f"  {line}", file=sys.stderr)
     except ValueError as exc:
         print(f"rnnscope: error: {exc}", file=sys.stderr)
         return 2

@@ -227,6 +227,10 @@ class TrainConfig:
     )  # fmt: skip
 
     # instrumentation
+    inspect: bool = knob(
+        False, "forward and backward through the data in order, batch after batch, without updating the weights "
+        "(inspect a trained model)", "inspect (no updates)", "optimisation", live=True,
+    )  # fmt: skip
     probe_index: int = knob(
         0, "which sample of the batch the frame shows", "probe sample", "instrumentation", live=True,
         lo=0, hi_field="batch_size",

@@ -15,10 +15,12 @@ and its update is skipped (like a mixed-precision GradScaler), so the weights st
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,6 +34,7 @@ from rnnscope.engine.frames import part_record
 from rnnscope.engine.models import RunContext, Seq2SeqModel, SequenceModel, build_model, teacher_forced_inputs
 from rnnscope.engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
 from rnnscope.engine.tasks import SOS_ID, Batch, make_task
+from rnnscope.engine.weights import ImportPlan, apply_import, plan_import, read_weights
 
 STATE_FORMAT = 1
 
@@ -77,6 +80,7 @@ class Trainer:
         self._drop_gen = torch.Generator(device=self.device).manual_seed(config.seed + 2)
         self.optimizer = self._make_optimizer(config)
         self.step_count = 0
+        self.inspect_cursor = 0  # the next batch of the data in order (TrainConfig.inspect)
         # The CPU loops this trainer's steps run on (engine.native): None follows RNNSCOPE_KERNELS;
         # "torch" or "auto" pins them. A session replays with the loops it was recorded with.
         self.kernels: str | None = None
@@ -192,7 +196,10 @@ class Trainer:
         cfg = self.config
         do_probe = self.will_probe() if probe is None else probe
         b = cfg.probe_index
-        batch = self.task.sample(self._data_gen, cfg.batch_size).to(self.device)
+        if cfg.inspect:  # the data in order, one batch after the other; no update below
+            batch = self.task.ordered_batch(self.inspect_cursor, cfg.batch_size).to(self.device)
+        else:
+            batch = self.task.sample(self._data_gen, cfg.batch_size).to(self.device)
         self.model.train()
         ctx = RunContext(self._drop_gen, cfg.dropout, cfg.variational_dropout, training=True)
         extras: dict[str, float] = {}
@@ -249,8 +256,12 @@ class Trainer:
                 where = "loss" if not math.isfinite(loss_v) else "gradient"
                 nonfinite = NonFinite(where, detail="global gradient norm overflowed (elements finite)")
             extras["update_skipped"] = 1.0
+        elif cfg.inspect:
+            extras["inspected"] = float(self.inspect_cursor)  # the batch of the data in order
         else:
             self.optimizer.step()
+        if cfg.inspect:
+            self.inspect_cursor += 1
         step = self.step_count
         self.step_count += 1
         return StepRecord(
@@ -341,6 +352,18 @@ class Trainer:
             return mean_loss, math.exp(min(mean_loss, 700.0))
         return mean_loss, sum(metrics) / len(metrics)
 
+    # -- weights of your own ------------------------------------------------------
+    def import_weights(self, path: str | os.PathLike[str]) -> ImportPlan:
+        """Load a PyTorch state_dict or .safetensors file into this run's model (engine.weights:
+        the recurrent stack, and the embedding and read-out where names and shapes fit);
+        DataError naming the key and the shapes where it does not fit, nothing changed then.
+        The optimizer starts afresh."""
+        weights = read_weights(path)
+        plan = plan_import(self.model, weights, Path(path).name)
+        apply_import(self.model, weights, plan)
+        self.optimizer = self._make_optimizer(self.config)
+        return plan
+
     # -- state ---------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue bit-identically: config, step, model, optimizer,
@@ -361,6 +384,7 @@ class Trainer:
             "format": STATE_FORMAT,
             "config": self.config.to_dict(),
             "step": self.step_count,
+            "inspect_cursor": self.inspect_cursor,
             "model": cpu(dict(self.model.state_dict())),
             "optimizer": cpu(self.optimizer.state_dict()),
             "rng": {
@@ -391,3 +415,4 @@ class Trainer:
         else:  # a CUDA generator state cannot drive a CPU generator: reseed deterministically
             self._drop_gen.manual_seed(self.config.seed + 2 + int(state["step"]))
         self.step_count = int(state["step"])
+        self.inspect_cursor = int(state.get("inspect_cursor", 0))

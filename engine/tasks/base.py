@@ -86,6 +86,11 @@ class Task(ABC):
     def sample(self, gen: torch.Generator, batch_size: int) -> Batch:
         """A fresh training batch drawn only from ``gen`` (CPU tensors)."""
 
+    def ordered_batch(self, index: int, batch_size: int) -> Batch:
+        """Batch ``index`` of the data in order (inspect mode: no updates, the same batches on
+        every run and replay). Default, for generated data: a fixed draw per index."""
+        return self.sample(torch.Generator().manual_seed(0x1A5EC7 + index), batch_size)
+
     def validation_batches(self, batch_size: int) -> list[Batch]:
         """Fixed held-out batches (same every call). Default: a seeded draw."""
         gen = torch.Generator().manual_seed(0x5EED)

@@ -117,6 +117,13 @@ class CharLMTask(Task):
         starts = torch.randint(0, hi + 1, (batch_size,), generator=gen)
         return self._windows(train, starts)
 
+    def ordered_batch(self, index: int, batch_size: int) -> Batch:
+        """Consecutive windows of the whole text (training, then validation part), wrapping around."""
+        window = self.seq_len + 1
+        n = max(1, (len(self.corpus.ids) - window) // self.seq_len + 1)
+        starts = ((index * batch_size + torch.arange(batch_size)) % n) * self.seq_len
+        return self._windows(self.corpus.ids, starts)
+
     def validation_batches(self, batch_size: int) -> list[Batch]:
         val = self.corpus.ids[self.corpus.n_train :]
         window = self.seq_len + 1

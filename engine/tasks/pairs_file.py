@@ -99,6 +99,11 @@ class PairsTask(_Seq2SeqTask):
         pick = torch.randint(0, len(train), (batch_size,), generator=gen).tolist()
         return self._of([train[i] for i in pick])
 
+    def ordered_batch(self, index: int, batch_size: int) -> Batch:
+        """Every pair in file order (training, then validation pairs), wrapping around."""
+        everything = self.pairs.train + self.pairs.val
+        return self._of([everything[(index * batch_size + i) % len(everything)] for i in range(batch_size)])
+
     def validation_batches(self, batch_size: int) -> list[Batch]:
         val = self.pairs.val[: MAX_VAL_BATCHES * batch_size]
         return [self._of(val[i : i + batch_size]) for i in range(0, len(val), batch_size)]

@@ -201,6 +201,12 @@ class SeriesTask(Task):
         pick = torch.randint(0, len(starts), (batch_size,), generator=gen)
         return self._windows(starts[pick])
 
+    def ordered_batch(self, index: int, batch_size: int) -> Batch:
+        """Every window in time order (the training, then the validation part), wrapping around."""
+        starts = torch.cat([self.prepared.train_starts, self.prepared.val_starts])
+        pick = (index * batch_size + torch.arange(batch_size)) % len(starts)
+        return self._windows(starts[pick])
+
     def validation_batches(self, batch_size: int) -> list[Batch]:
         starts = self.prepared.val_starts
         n = min(len(starts), MAX_VAL_BATCHES * batch_size)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,12 +80,24 @@ def _numpy_preview(df: DataFile) -> Preview:
     return Preview(df, "series", lines, tuple(str(i) for i in range(f)))
 
 
-def plan(preview: Preview, kind: str, choices: dict[str, Any]) -> Plan:
-    """The run ``choices`` (TrainConfig fields: inputs, targets, cell, seq_len ...) make on the data."""
+def plan(
+    preview: Preview, kind: str, choices: dict[str, Any], weights: str | os.PathLike[str] | None = None
+) -> Plan:
+    """The run ``choices`` (TrainConfig fields: inputs, targets, cell, seq_len ...) make on the
+    data, and where the tensors of ``weights`` (a trained model's file) go."""
     task = next(t for t, k in DATA_TASKS.items() if k == kind)
+    mapping = ""
     try:
         cfg = TrainConfig(**{**choices, "task": task, "data": preview.file.id})
         t = make_task(cfg)
+        if weights:
+            from rnnscope.engine import Trainer
+            from rnnscope.engine.weights import plan_import, read_weights
+
+            imported = plan_import(
+                Trainer(cfg.with_changes(device="cpu")).model, read_weights(weights), Path(weights).name
+            )
+            mapping = f"\nweights from {Path(weights).name}:\n{imported.describe()}"
     except (ValueError, TypeError) as exc:
         return Plan(None, str(exc))
     facts: dict[str, Any] = {}
@@ -100,4 +113,4 @@ def plan(preview: Preview, kind: str, choices: dict[str, Any]) -> Plan:
         ps = t.pairs  # type: ignore[attr-defined]
         facts = {"train_pairs": len(ps.train), "val_pairs": len(ps.val), "too_long": ps.too_long,
                  "source_vocabulary": len(ps.source_vocab), "target_vocabulary": len(ps.target_vocab)}  # fmt: skip
-    return Plan(cfg, t.describe(), facts)
+    return Plan(cfg, t.describe() + mapping, facts)

@@ -90,13 +90,16 @@ class RunFiles:
         name: str | None = None,
         others: Mapping[str, TrainConfig] | None = None,
         on_started: Callable[[dict[str, int]], None] | None = None,
+        weights: str | Path | None = None,
     ) -> None:
         """Start training ``config`` from step 0: into a new (unsaved) file, or as a new run in this session.
 
         ``name`` names the run's branch (default "main" in a new file, "run-<id>" in this
         session; a taken name gets a suffix). ``others`` (name -> config) are further runs
         created at step 0 in the same file but not trained (a demo's other runs: the user
-        switches to them). ``on_started({name: branch id})`` runs on the owner's thread after."""
+        switches to them). ``weights``: a state_dict or .safetensors file the run starts from
+        (engine.weights; a misfit is reported and nothing starts). ``on_started({name: branch
+        id})`` runs on the owner's thread after."""
         app, tl = self.app, self.app.timeline
         app.worker.pause()
         if not in_session:
@@ -108,6 +111,7 @@ class RunFiles:
 
         def cmd(w: TrainingWorker) -> Started:
             trainer = Trainer(config)
+            imported = None if weights is None else trainer.import_weights(weights)
             if current is not None:
                 if w.live is None:
                     w.live = LiveSession.resume(current, branch=branch)
@@ -121,6 +125,11 @@ class RunFiles:
                     target, trainer, settings=recording, overwrite=True, branch_name=name or "main"
                 )
             first = w.live.branch
+            if imported is not None:  # what the run started from, for Properties and info
+                assert weights is not None
+                w.live.set_meta(
+                    "weights", {"branch": first.id, "file": Path(weights).name, **imported.to_dict()}
+                )
             runs = {first.name: first.id}
             for label, cfg in (others or {}).items():
                 taken = {b.name for b in w.live.session.branches()}

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -89,6 +90,12 @@ class DataRunDialog(QDialog):
         self.preview_box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.kind = QComboBox()
         self.kind.addItems(list(KINDS))
+        self.weights_edit = QLineEdit()
+        self.weights_edit.setPlaceholderText("optional: a trained model's state_dict (.pt) or .safetensors")
+        self.weights_edit.editingFinished.connect(self._changed)
+        weights_browse = QPushButton("Browse…")
+        weights_browse.clicked.connect(self._browse_weights)
+        self.inspect = QCheckBox("inspect: forward and backward through the data in order, no updates")
 
         # series
         self.inputs, self.targets = QListWidget(), QListWidget()
@@ -128,6 +135,11 @@ class DataRunDialog(QDialog):
         mform.addRow("layers", self.layers)
         mform.addRow("sequence length (window)", self.seq_len)
         mform.addRow("validation part (the last)", self.val_fraction)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.weights_edit, 1)
+        wrow.addWidget(weights_browse)
+        mform.addRow("start from weights", wrow)
+        mform.addRow("", self.inspect)
 
         self.summary = QLabel("Choose a file.")
         self.summary.setWordWrap(True)
@@ -172,6 +184,7 @@ class DataRunDialog(QDialog):
             box.valueChanged.connect(self._changed)
         for lst in (self.inputs, self.targets):
             lst.itemChanged.connect(self._changed)
+        self.inspect.toggled.connect(self._changed)
         self.kind.currentIndexChanged.connect(self._show_groups)
         self.time_column.currentIndexChanged.connect(self._sync_columns)
         self.series_column.currentIndexChanged.connect(self._sync_columns)
@@ -184,6 +197,21 @@ class DataRunDialog(QDialog):
         path, _ = QFileDialog.getOpenFileName(self, "A data file", "", FILTER)
         if path:
             self.load(path)
+
+    def _browse_weights(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Trained weights", "", "Weights (*.pt *.pth *.safetensors);;All files (*)"
+        )
+        if path:
+            self.set_weights(path)
+
+    def set_weights(self, path: str | Path | None) -> None:
+        self.weights_edit.setText("" if path is None else str(path))
+        self._changed()
+
+    @property
+    def weights(self) -> str | None:
+        return self.weights_edit.text().strip() or None
 
     def load(self, path: str | Path) -> None:
         """Read and preview ``path`` on the loader thread."""
@@ -253,6 +281,7 @@ class DataRunDialog(QDialog):
             "layers": self.layers.value(),
             "seq_len": self.seq_len.value(),
             "val_fraction": round(self.val_fraction.value(), 6),
+            "inspect": self.inspect.isChecked(),
         }
         if self.kind.currentText() == "series":
             time_col, series_col = column(self.time_column), column(self.series_column)
@@ -280,7 +309,12 @@ class DataRunDialog(QDialog):
         if preview is None:
             return
         self._revision += 1
-        revision, kind, choices = self._revision, self.kind.currentText(), self.choices()
+        revision, kind, choices, weights = (
+            self._revision,
+            self.kind.currentText(),
+            self.choices(),
+            self.weights,
+        )
 
         def done(plan: Plan | None, exc: BaseException | None) -> None:
             if revision != self._revision:
@@ -292,7 +326,7 @@ class DataRunDialog(QDialog):
             self.start_button.setEnabled(plan.ok)
 
         self.controller.background(
-            lambda: data_plan.plan(preview, kind, choices), done, busy="planning the run"
+            lambda: data_plan.plan(preview, kind, choices, weights), done, busy="planning the run"
         )
 
     def _sync_columns(self, *_: Any) -> None:

@@ -38,6 +38,7 @@ from rnnscope.gui.shell.properties import PropertiesDialog
 from rnnscope.gui.shell.status import StatusBar
 from rnnscope.gui.shell.transport import TransportBar
 from rnnscope.sessions.export import write_record
+from rnnscope.sessions.weights_export import write_weights
 
 REDRAW_MS = 33
 # engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)
@@ -239,6 +240,13 @@ class MainWindow(QMainWindow):
         a("export_npz", "Shown step as NPZ…", lambda: self.export_data_dialog("npz"))
         a("export_csv", "Shown step as CSV…", lambda: self.export_data_dialog("csv"))
         a(
+            "export_weights",
+            "Weights of the shown step (PyTorch)…",
+            self.export_weights_dialog,
+            None,
+            "state_dict files an nn.RNN/LSTM/GRU loads with strict=True, and the whole model",
+        )
+        a(
             "properties",
             "&Properties…",
             self.properties_dialog,
@@ -278,6 +286,7 @@ class MainWindow(QMainWindow):
             pa.triggered.connect(lambda _=False, n=name: self.teaching.png_dialog(self.panels[n]))
         exp.addAction(act["export_npz"])
         exp.addAction(act["export_csv"])
+        exp.addAction(act["export_weights"])
         self.teaching.add_to_menu(exp)
         file_menu.addAction(act["properties"])
         file_menu.addSeparator()
@@ -348,7 +357,7 @@ class MainWindow(QMainWindow):
         def start() -> None:
             cfg = dialog.config()
             if cfg is not None and self._leave_current_run("Start a run on your data"):
-                self.controller.files.new_run(cfg)
+                self.controller.files.new_run(cfg, weights=dialog.weights)
 
         dialog.accepted.connect(start)
         if self.interactive:
@@ -431,6 +440,50 @@ class MainWindow(QMainWindow):
         )
         if path:
             self.export_data(fmt, path)
+
+    def export_weights_dialog(self) -> None:
+        rec = self.controller.record
+        if rec is None:
+            self.show_error("no step to export yet")
+            return
+        default = str(Path.home() / f"weights.step{rec.step}")
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export weights", default, "PyTorch state_dict (*.pt);;safetensors (*.safetensors)"
+        )
+        if path:
+            fmt = "safetensors" if "safetensors" in chosen else "state_dict"
+            self.export_weights(
+                Path(path).with_suffix("") if Path(path).suffix in (".pt", ".safetensors") else path, fmt
+            )
+
+    def export_weights(
+        self, base: str | Path, fmt: str = "state_dict", on_done: Callable[[list[Path]], None] | None = None
+    ) -> None:
+        """The weights the shown step ran with (at its start), written on the loader thread."""
+        c, rec = self.controller, self.controller.record
+        reader = c.reader
+        if rec is None or reader is None:
+            self.show_error("no step to export yet")
+            return
+        branch, step = c.branch_id, rec.step
+
+        def work() -> list[Path]:
+            deadline = time.monotonic() + 10.0
+            while reader.length(branch) < step and time.monotonic() < deadline:  # not committed yet
+                time.sleep(0.05)
+            return write_weights(reader.trainer_at(step, branch=branch).model, base, fmt)
+
+        def done(files: list[Path] | None, exc: BaseException | None) -> None:
+            if exc is not None or files is None:
+                self.show_error(f"export failed: {exc}")
+                return
+            self.status.showMessage(
+                f"wrote the weights of step {step}: {', '.join(f.name for f in files)}", 8000
+            )
+            if on_done is not None:
+                on_done(files)
+
+        c.background(work, done, busy=f"exporting the weights of step {step}")
 
     def export_data(self, fmt: str, path: str | Path, on_done: Callable[[Path], None] | None = None) -> None:
         """Write the shown step's arrays on the loader thread (a progress bar shows meanwhile)."""

@@ -113,3 +113,37 @@ def test_the_parameters_show_the_data_settings_only_on_a_data_run(window, qtbot,
     qtbot.waitUntil(lambda: window.controller.config.task == "series", timeout=T)
     qtbot.waitUntil(lambda: panel.param("inputs").opts["visible"], timeout=T)
     assert panel.param("inputs").value() == "temp,wind,rain"
+
+
+def test_a_run_from_trained_weights_in_inspect_mode_and_its_weights_exported(
+    window, qtbot, tmp_path: Path
+) -> None:
+    import torch
+    from torch import nn
+
+    lstm = nn.LSTM(32, 16)
+    torch.save({"model": {"lstm": lstm.state_dict()}}, tmp_path / "trained.pt")
+    dialog = window.data_run_dialog(str(write_series(tmp_path)))
+    qtbot.addWidget(dialog)
+    dialog.seq_len.setValue(10)
+    dialog.hidden.setValue(20)
+    dialog.set_weights(tmp_path / "trained.pt")
+    qtbot.waitUntil(
+        lambda: dialog.plan is not None and "expected shape (80, 32)" in dialog.summary.text(), timeout=T
+    )
+    assert not dialog.start_button.isEnabled()  # the weights do not fit a 20-unit LSTM
+    dialog.hidden.setValue(16)
+    dialog.inspect.setChecked(True)
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=T)
+    assert "lstm.weight_hh_l0 -> rnn.weight_hh_l0" in dialog.summary.text()
+    dialog.accept()
+    c = window.controller
+    qtbot.waitUntil(lambda: c.config.task == "series" and c.mode == "live" and not c.busy_text, timeout=T)
+    c.step(3)
+    qtbot.waitUntil(lambda: c.steps == 3 and c.record is not None and c.record.step == 2, timeout=T)
+    written: list = []
+    window.export_weights(tmp_path / "out", on_done=written.extend)
+    qtbot.waitUntil(lambda: bool(written), timeout=T)
+    back = nn.LSTM(32, 16)
+    back.load_state_dict(torch.load(written[0], weights_only=True), strict=True)
+    assert torch.equal(back.weight_hh_l0, lstm.weight_hh_l0)  # inspect: never updated

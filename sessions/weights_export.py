@@ -1,0 +1,51 @@
+"""The weights of a recorded step, in PyTorch's own formats (``main.py export --format state_dict``).
+
+``write_weights(model, base, fmt)`` writes, for ``state_dict``: one ``<base>.pt`` per recurrent
+part (``<base>.<part>.pt`` for Seq2Seq) keyed as nn.RNN/LSTM/GRU key their tensors, so that
+``nn.LSTM(input_size, hidden_size, num_layers).load_state_dict(torch.load(f), strict=True)``
+takes it, and ``<base>.model.pt`` with every tensor of the model (embedding, stacks, read-out);
+for ``safetensors``: ``<base>.safetensors`` with every tensor. Each file is written atomically
+(sessions.export). All load with ``torch.load(weights_only=True)`` / safetensors: no pickle.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import torch
+
+from rnnscope.engine.weights import export_state_dict, strip_part
+from rnnscope.sessions.export import _atomic
+
+WEIGHT_FORMATS = ("state_dict", "safetensors")
+
+
+def _saver(tensors: dict[str, torch.Tensor]) -> Callable[[IO[Any]], None]:
+    def save(fh: IO[Any]) -> None:
+        torch.save(tensors, fh)
+
+    return save
+
+
+def write_weights(model: Any, base: str | os.PathLike[str], fmt: str) -> list[Path]:
+    if fmt not in WEIGHT_FORMATS:
+        raise ValueError(f"weights format must be one of {', '.join(WEIGHT_FORMATS)}; got {fmt!r}")
+    base = Path(base)
+    full = {
+        k: v.clone().contiguous() for k, v in export_state_dict(model).items()
+    }  # tied weights: own copies
+    if fmt == "safetensors":
+        from safetensors.torch import save
+
+        blob = save(full)
+        return [_atomic(base.with_name(base.name + ".safetensors"), "wb", lambda fh: fh.write(blob))]
+    parts = list(model.stacks())
+    written = []
+    for part in parts:
+        name = base.name + (f".{part}" if len(parts) > 1 else "") + ".pt"
+        written.append(_atomic(base.with_name(name), "wb", _saver(strip_part(full, part))))
+    written.append(_atomic(base.with_name(base.name + ".model.pt"), "wb", _saver(full)))
+    return written
