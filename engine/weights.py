@@ -85,18 +85,26 @@ class ImportPlan:
 
     mapping: dict[str, str] = field(default_factory=dict)
     zero_biases: list[str] = field(default_factory=list)  # ours, set to 0 (the file's module had bias=False)
+    identity: list[str] = field(
+        default_factory=list
+    )  # ours, set to the identity (read_in: the module reads the inputs)
     unused: list[str] = field(default_factory=list)  # theirs, not imported
 
     def to_dict(self) -> dict[str, object]:
         return {
             "mapping": dict(self.mapping),
             "zero_biases": list(self.zero_biases),
+            "identity": list(self.identity),
             "unused": list(self.unused),
         }
 
     def describe(self) -> str:
         lines = [f"{theirs} -> {ours}" for theirs, ours in self.mapping.items()]
         lines += [f"(none) -> {ours} = 0 (bias=False)" for ours in self.zero_biases]
+        if self.identity:
+            lines.append(
+                "(none) -> read_in = identity (weight I, bias 0: the module reads its inputs directly)"
+            )
         if self.unused:
             lines.append(f"not imported: {', '.join(self.unused)}")
         return "\n".join(lines)
@@ -159,15 +167,25 @@ def plan_import(model: torch.nn.Module, weights: dict[str, Tensor], name: str = 
                     raise DataError(name, f"{theirs} is missing (expected shape {want})")
                 found = tuple(weights[theirs].shape)
                 if found != want:
+                    read_in = getattr(model, "read_in", None)
+                    direct = read_in is not None and key.startswith("weight_ih") and layer == 0
+                    if direct and found == (want[0], read_in.in_features):  # type: ignore[union-attr]
+                        n = read_in.in_features  # type: ignore[union-attr]
+                        raise DataError(
+                            name,
+                            f"{theirs}: the module reads the {n} input features directly (shape {found}): "
+                            f"set embed_size to {n} (--embed-size {n}) and the read-in layer starts as the identity",
+                        )
                     raise DataError(
                         name,
                         f"{theirs}: expected shape {want} for the run's {stack.cell} {part}, found {found}",
                     )
                 plan.mapping[theirs] = mine
     taken = set(plan.mapping)
+    done = set(plan.mapping.values())
     for mine in ("embed.weight", "src_embed.weight", "tgt_embed.weight", "read_in.weight", "read_in.bias",
                  "read_out.weight", "read_out.bias"):  # fmt: skip
-        if mine not in ours:
+        if mine not in ours or mine in done:
             continue
         kind = mine.split(".")[0]
         words = {"embed": ("embed",), "src_embed": ("src", "enc"), "tgt_embed": ("tgt", "dec"),
@@ -184,6 +202,13 @@ def plan_import(model: torch.nn.Module, weights: dict[str, Tensor], name: str = 
                 plan.mapping[theirs] = mine
                 taken.add(theirs)
                 break
+    read_in = getattr(model, "read_in", None)
+    if (
+        read_in is not None
+        and "read_in.weight" not in plan.mapping.values()
+        and read_in.in_features == read_in.out_features
+    ):
+        plan.identity = ["read_in.weight", "read_in.bias"]  # the module read its features directly
     plan.unused = [k for k in weights if k not in taken]
     return plan
 
@@ -195,6 +220,11 @@ def apply_import(model: torch.nn.Module, weights: dict[str, Tensor], plan: Impor
         ours[mine].copy_(weights[theirs].to(ours[mine].dtype))
     for mine in plan.zero_biases:
         ours[mine].zero_()
+    for mine in plan.identity:
+        if mine.endswith("weight"):
+            ours[mine].copy_(torch.eye(*ours[mine].shape))
+        else:
+            ours[mine].zero_()
 
 
 def export_state_dict(model: torch.nn.Module) -> dict[str, Tensor]:

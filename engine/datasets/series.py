@@ -227,7 +227,13 @@ def _scan(
             try:
                 v = float(cell)
             except ValueError:
-                raise DataError(df.name, f"not a number: {cell!r}", line=line, column=names[i]) from None
+                raise DataError(
+                    df.name,
+                    f"not a number: {cell!r} (a time or id column? name it as the time or series-id column, "
+                    "or choose the inputs)",
+                    line=line,
+                    column=names[i],
+                ) from None
             if not math.isfinite(v):
                 if drop:
                     skip = True

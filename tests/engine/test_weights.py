@@ -167,3 +167,50 @@ def test_inspect_steps_through_the_data_in_order_without_updating_and_replays(tm
     assert torch.equal(live.trainer.task.ordered_batch(1, 4).x, live.trainer.task._windows(starts[4:8]).x)
     with Session.open(tmp_path / "inspect.rnnscope") as s:
         assert s.record(4).loss == recs[4].loss and s.mismatches == []
+
+
+def test_a_forecaster_that_reads_its_features_directly_is_inspected_exactly(tmp_path: Path) -> None:
+    """nn.LSTM(n_features, H) + a linear head, the usual time-series model: with embed_size =
+    n_features the read-in starts as the identity and rnnscope computes what the model computes."""
+    data = resources.files("rnnscope.engine").joinpath("data", "sunspots.csv").read_bytes()
+    df = store.register(DataFile.of("sunspots.csv", data))
+
+    class Forecaster(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(1, 16, batch_first=True)
+            self.head = nn.Linear(16, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(self.lstm(x)[0])
+
+    torch.manual_seed(5)
+    user = Forecaster()
+    torch.save(user.state_dict(), tmp_path / "forecaster.pt")
+    cfg = TrainConfig(
+        task="series",
+        data=df.id,
+        time_column="YEAR",
+        seq_len=12,
+        hidden_size=16,
+        batch_size=8,
+        device="cpu",
+        inspect=True,
+    )
+    with pytest.raises(DataError, match=r"set embed_size to 1 \(--embed-size 1\)"):
+        Trainer(cfg).import_weights(tmp_path / "forecaster.pt")
+    tr = Trainer(cfg.with_changes(embed_size=1))
+    plan = tr.import_weights(tmp_path / "forecaster.pt")
+    assert (
+        plan.identity == ["read_in.weight", "read_in.bias"]
+        and plan.mapping["head.weight"] == "read_out.weight"
+    )
+    assert "(none) -> read_in = identity (weight I, bias 0" in plan.describe()
+    batch = tr.task.ordered_batch(0, 8)
+    from rnnscope.engine.models import RunContext
+
+    ours = tr.model(batch, RunContext(torch.Generator(), training=False))
+    assert torch.allclose(ours, user(batch.x), atol=1e-5)
+    rec = tr.step()
+    with torch.no_grad():
+        assert abs(rec.loss - float(nn.functional.mse_loss(user(batch.x), batch.y))) < 1e-5
