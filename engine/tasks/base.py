@@ -124,6 +124,14 @@ class Task(ABC):
         """Readable names of output ids (token and Seq2Seq tasks)."""
         return [str(i) for i in ids]
 
+    def value_label(self) -> str:
+        """Continuous tasks: what the plotted values are (the Sample panel's axis)."""
+        return ""
+
+    def input_names(self) -> list[str]:
+        """Continuous tasks: a name per input feature ([] for "input 0, 1 ...")."""
+        return []
+
     def describe(self) -> str:
         """One line for the GUI: what the task asks of the model."""
         return self.name

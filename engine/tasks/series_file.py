@@ -220,6 +220,14 @@ class SeriesTask(Task):
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
         return r_squared(out, batch)
 
+    def value_label(self) -> str:
+        first = self.prepared.targets[0]
+        mean, std = self.prepared.stats()[first]
+        return f"normalised ({first} = {mean:.4g} + {std:.4g} x value)"
+
+    def input_names(self) -> list[str]:
+        return list(self.prepared.inputs)
+
     def describe(self) -> str:
         p = self.prepared
         ahead = (

@@ -58,6 +58,7 @@ class SamplePanel(Panel):
         self.plot.setLabel("bottom", "timestep t")
         # the title is the legend: a legend box in a corner can cover the only points there
         self._legend_for = -1
+        self._names: list[str] = []  # the input features' names (a data series), else "input i"
         self.inputs: list[pg.PlotDataItem] = []
         self.target = self.plot.plot(
             pen=None, symbol="o", symbolSize=7, symbolBrush=colormaps.GREEN, name="target"
@@ -80,6 +81,9 @@ class SamplePanel(Panel):
         self.caption.setText(task.describe() if task is not None else "")
         continuous = task is not None and task.kind == "continuous"
         self.stack.setCurrentWidget(self.plot if continuous else self.stack.widget(0))
+        self.plot.setLabel("left", task.value_label() if continuous and task is not None else "")
+        self._names = task.input_names() if continuous and task is not None else []
+        self._legend_for = -1
         for c in self.inputs:
             self.plot.removeItem(c)
         self.inputs = []
@@ -180,8 +184,12 @@ class SamplePanel(Panel):
             self.inputs.append(self.plot.plot(pen=pg.mkPen(colours[i % 4], width=1), name=f"input {i}"))
         if self._legend_for != x_in.shape[1]:
             self._legend_for = x_in.shape[1]
+            names = self._names if len(self._names) == x_in.shape[1] else []
             inputs = " ".join(
-                swatch(f"— input {i}" if x_in.shape[1] > 1 else "— input", colours[i % 4])
+                swatch(
+                    f"— {names[i]}" if names else (f"— input {i}" if x_in.shape[1] > 1 else "— input"),
+                    colours[i % 4],
+                )
                 for i in range(x_in.shape[1])
             )
             title = "probe sample: " + swatch("● target", colormaps.GREEN) + " · "

@@ -63,3 +63,25 @@ def test_a_step_view_draws_a_record_on_a_fake_model(dock, qtbot) -> None:
     panel.refresh()
     if dock.name in ("gates", "states"):
         assert all(m.data is None for m in heatmaps(panel).values())
+
+
+def test_the_sample_view_names_a_data_series_and_its_units(qtbot) -> None:
+    from importlib import resources
+
+    from rnnscope.engine.datasets import DataFile, store
+
+    data = resources.files("rnnscope.engine").joinpath("data", "sunspots.csv").read_bytes()
+    df = store.register(DataFile.of("sunspots.csv", data))
+    cfg = TrainConfig(
+        task="series", data=df.id, time_column="YEAR", seq_len=12, hidden_size=8, batch_size=4, device="cpu"
+    )
+    model = FakeModel(cfg)
+    panel = next(d for d in STEP_VIEWS if d.name == "sample").make(DockContext(model, TimeCursor()))
+    qtbot.addWidget(panel)
+    panel.show()
+    model.run_changed.emit()
+    model.train(2)
+    panel.refresh()
+    axis = panel.plot.getPlotItem().getAxis("left").labelText
+    assert axis.startswith("normalised (SUNACTIVITY = ") and "x value)" in axis
+    assert "SUNACTIVITY" in panel.plot.getPlotItem().titleLabel.text
