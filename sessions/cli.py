@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rnnscope.sessions import datasets
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.export import FORMATS, write_record
 from rnnscope.sessions.session import Session
@@ -46,6 +47,10 @@ def info(path: str | os.PathLike[str]) -> str:
         lines.append(f"kernels   {s.kernels} (the CPU recurrence loops the file was recorded with)")
         for df in s.data_files:
             lines.append(f"data      {df.name}, {df.size:,} bytes, {df.id} (stored in the session)")
+        names = {str(b.id): b.name for b in s.branches()}
+        for bid, facts in (s.meta_value(datasets.FACTS_KEY) or {}).items():
+            shown = ", ".join(f"{k} {v}" for k, v in facts.items() if k != "file")
+            lines.append(f"          run {names.get(bid, bid)}: {shown}")
         branches = s.branches()
         root = branches[0]
         lines.append("config")

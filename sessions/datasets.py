@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
 
 from rnnscope.engine.datasets import DataFile, store
 from rnnscope.engine.datasets.files import data_id
@@ -68,6 +69,15 @@ def load_all(conn: sqlite3.Connection, path: Path) -> list[DataFile]:
             )
         out.append(store.register(DataFile(name, data, id_)))
     return out
+
+
+FACTS_KEY = "data_facts"  # meta: {branch id: what the run's task made of its data file}
+
+
+def facts_of(trainer: Any) -> dict[str, Any]:
+    """The trainer's task's ``data_facts()`` (windows, vocabulary, normalisation), {} for a built-in task."""
+    facts = getattr(getattr(trainer, "task", None), "data_facts", None)
+    return dict(facts()) if callable(facts) else {}
 
 
 def data_of(config: dict[str, object]) -> str:

@@ -81,6 +81,12 @@ class LiveSession:
         )
         if datasets.data_of(root.config):
             datasets.write(conn, store.get(datasets.data_of(root.config)))
+        facts = datasets.facts_of(trainer)
+        if facts:
+            conn.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                (datasets.FACTS_KEY, json.dumps({str(root.id): facts})),
+            )
         conn.executemany(
             "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
             [
@@ -314,6 +320,10 @@ class LiveSession:
         rec = self.recorder
         if datasets.data_of(root.config):
             rec.submit_dataset(store.get(datasets.data_of(root.config)))
+        facts = datasets.facts_of(trainer)
+        if facts:
+            known = self.session.meta_value(datasets.FACTS_KEY) or {}
+            rec.submit_meta(datasets.FACTS_KEY, {**known, str(new_id): facts})
         rec.submit_branch(root)
         rec.submit_checkpoint(new_id, 0, trainer.state_dict())
         if switch:

@@ -124,6 +124,11 @@ class Task(ABC):
         """Readable names of output ids (token and Seq2Seq tasks)."""
         return [str(i) for i in ids]
 
+    def data_facts(self) -> dict[str, Any]:
+        """What a task on the user's data made of the file (windows, vocabulary, normalisation),
+        as JSON values: shown before a run and stored with it (sessions meta ``data_facts``)."""
+        return {}
+
     def value_label(self) -> str:
         """Continuous tasks: what the plotted values are (the Sample panel's axis)."""
         return ""

@@ -114,6 +114,12 @@ class PairsTask(_Seq2SeqTask):
         right = (out.argmax(dim=-1) == batch.y.to(out.device)) & mask
         return {"token_accuracy": float(right.sum()) / max(1, int(mask.sum()))}
 
+    def data_facts(self) -> dict[str, Any]:
+        p = self.pairs
+        return {"file": p.name, "unit": p.unit, "train_pairs": len(p.train), "val_pairs": len(p.val),
+                "too_long": p.too_long, "source_vocabulary": len(p.source_vocab),
+                "target_vocabulary": len(p.target_vocab)}  # fmt: skip
+
     def describe(self) -> str:
         p = self.pairs
         left = f", {p.too_long} longer than {self.seq_len} {p.unit}s left out" if p.too_long else ""

@@ -220,6 +220,14 @@ class SeriesTask(Task):
     def metric(self, out: torch.Tensor, batch: Batch, loss: float) -> float:
         return r_squared(out, batch)
 
+    def data_facts(self) -> dict[str, Any]:
+        p = self.prepared
+        return {
+            "file": p.name, "rows": p.rows, "series": p.n_series, "dropped": p.dropped,
+            "train_windows": len(p.train_starts), "val_windows": len(p.val_starts),
+            "normalisation": {c: [m, s] for c, (m, s) in p.stats().items()},
+        }  # fmt: skip
+
     def value_label(self) -> str:
         first = self.prepared.targets[0]
         mean, std = self.prepared.stats()[first]

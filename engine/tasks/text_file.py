@@ -9,7 +9,7 @@ anything it does not hold. Windows, loss and perplexity as the shipped charlm ta
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 
@@ -45,6 +45,11 @@ class TextTask(CharLMTask):
         if cfg is None:
             raise ValueError("the text task reads the run's data file: give its config")
         return _corpus(cfg.data, cfg.tokens, cfg.vocab_cap, cfg.val_fraction)
+
+    def data_facts(self) -> dict[str, Any]:
+        c = self.corpus
+        return {"file": c.name, "unit": c.unit, "vocabulary": len(c.vocab), "train_tokens": c.n_train,
+                "val_tokens": c.n_val, "unknown_share": self.unknown_share()}  # fmt: skip
 
     def unknown_share(self) -> float:
         """The share of validation tokens the training vocabulary does not hold (read as <unk>)."""

@@ -100,17 +100,5 @@ def plan(
             mapping = f"\nweights from {Path(weights).name}:\n{imported.describe()}"
     except (ValueError, TypeError) as exc:
         return Plan(None, str(exc))
-    facts: dict[str, Any] = {}
-    if kind == "series":
-        p = t.prepared  # type: ignore[attr-defined]
-        facts = {"train_windows": len(p.train_starts), "val_windows": len(p.val_starts), "rows": p.rows,
-                 "series": p.n_series, "dropped": p.dropped, "stats": p.stats()}  # fmt: skip
-    elif kind == "text":
-        c = t.corpus  # type: ignore[attr-defined]
-        facts = {"vocabulary": len(c.vocab), "train_tokens": c.n_train, "val_tokens": c.n_val,
-                 "unknown_share": t.unknown_share()}  # type: ignore[attr-defined]  # fmt: skip
-    else:
-        ps = t.pairs  # type: ignore[attr-defined]
-        facts = {"train_pairs": len(ps.train), "val_pairs": len(ps.val), "too_long": ps.too_long,
-                 "source_vocabulary": len(ps.source_vocab), "target_vocabulary": len(ps.target_vocab)}  # fmt: skip
+    facts = t.data_facts()
     return Plan(cfg, t.describe() + mapping, facts)

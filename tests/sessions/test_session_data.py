@@ -50,6 +50,11 @@ def test_the_file_goes_into_the_session_and_another_process_replays_it(tmp_path:
     copy.write_bytes(path.read_bytes())
     report = info(copy)
     assert f"data      sunspots.csv, 2,944 bytes, {cfg.data} (stored in the session)" in report
+    # what the task made of it is stored too: the windows and the training part's statistics
+    assert (
+        "run main: rows 309, series 1, dropped 0, train_windows 235, val_windows 50, normalisation {'SUNACTIVITY': ["
+        in report
+    )
     # a fresh interpreter has no data registered: opening the copy brings it, and step 7 (not
     # stored: regenerated from the checkpoint at 5) is the same step
     code = textwrap.dedent(
@@ -85,6 +90,8 @@ def test_a_new_run_on_a_data_file_in_a_session_stores_it_once(tmp_path: Path) ->
         assert conn.execute("SELECT name, size FROM datasets").fetchall() == [("sunspots.csv", 2944)]
     with Session.open(path, branch="sun-gru") as s:
         assert [d.name for d in s.data_files] == ["sunspots.csv"] and s.record(0).metric_name == "r2"
+        facts = s.meta_value("data_facts")
+        assert sorted(facts) == ["1", "2"] and facts["1"]["normalisation"] == facts["2"]["normalisation"]
 
 
 def test_a_damaged_stored_file_is_refused_by_name(tmp_path: Path) -> None:
