@@ -17,4 +17,6 @@ _here = Path(__file__).resolve().parent
 if not (_here / "engine" / "__init__.py").is_file() and (_here.parent / "engine" / "__init__.py").is_file():
     __path__.append(str(_here.parent))  # a checkout without symlinks: the folders beside rnnscope/
 
-__all__: list[str] = []
+from rnnscope.engine.attach import attach  # noqa: E402  (the public API: rnnscope.attach)
+
+__all__ = ["attach"]
