@@ -14,7 +14,7 @@ from typing import Any
 
 from rnnscope.engine.config import DEFAULTS, FIELD_TYPES, KNOBS, Knob, TrainConfig
 from rnnscope.engine.datasets import KINDS, kind_of, read_file, store
-from rnnscope.engine.tasks import DATA_TASKS, TASKS, task_names
+from rnnscope.engine.tasks import TASKS, data_task, task_names
 
 # Options named differently from their field: ``--clip THRESHOLD`` sets clip and clip_threshold.
 ALIASES = {"cell": ("--model",)}
@@ -129,7 +129,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         df = store.register(read_file(path))
         kind = kind_of(df.name, getattr(args, "data_kind", None))
         chosen["data"] = df.id
-        chosen.setdefault("task", next(t for t, k in DATA_TASKS.items() if k == kind))
+        chosen.setdefault("task", data_task(kind))
     elif getattr(args, "data_kind", None):
         raise ValueError("--data-kind says the kind of the --data FILE: give the file too")
     task = chosen.get("task", DEFAULTS["task"])

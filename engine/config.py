@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from rnnscope.engine.tasks import TASKS, task_names
+from rnnscope.engine.tasks import DATA_TASKS, TASKS, task_names
 
 CELLS = ("rnn", "lstm", "gru")
 OPTIMIZERS = ("sgd", "adam")
@@ -338,9 +338,8 @@ def validate(cfg: TrainConfig) -> None:
     if reads and not cfg.data:
         raise ValueError(f"the {cfg.task} task trains on your own {reads} file: give it (--data FILE)")
     if cfg.data and not reads:
-        data_tasks = tuple(n for n, c in TASKS.items() if c.reads_data)
         raise ValueError(
-            f"data is read only by the tasks on your own data ({', '.join(data_tasks)}), not {cfg.task}"
+            f"data is read only by the tasks on your own data ({', '.join(DATA_TASKS)}), not {cfg.task}"
         )
     # Task-specific limits (e.g. seq_len beyond what the task supports) are the task's.
     TASKS[cfg.task].check_config(cfg)

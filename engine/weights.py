@@ -229,7 +229,7 @@ def apply_import(model: torch.nn.Module, weights: dict[str, Tensor], plan: Impor
 def export_state_dict(model: torch.nn.Module) -> dict[str, Tensor]:
     """``{part}.weight_ih_l0`` ... for each recurrent part, and the embedding and read-out, as
     CPU tensors: ``strip_part(sd, "rnn")`` is what an nn.LSTM of the same shape loads strictly."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    return {k: v.detach().to("cpu", copy=True).contiguous() for k, v in model.state_dict().items()}
 
 
 def strip_part(state: dict[str, Tensor], part: str) -> dict[str, Tensor]:

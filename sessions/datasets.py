@@ -40,15 +40,6 @@ def has_table(conn: sqlite3.Connection) -> bool:
     return row is not None
 
 
-def listing(conn: sqlite3.Connection) -> list[tuple[str, str, int]]:
-    """(id, name, size) of every stored file."""
-    if not has_table(conn):
-        return []
-    return [
-        (r[0], r[1], int(r[2])) for r in conn.execute("SELECT id, name, size FROM datasets ORDER BY name")
-    ]
-
-
 def load_all(conn: sqlite3.Connection, path: Path) -> list[DataFile]:
     """Every stored file, checked, and registered for the data tasks."""
     if not has_table(conn):

@@ -79,8 +79,9 @@ class LiveSession:
             "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
             (root.id, root.name, None, root.fork_step, root.created, json.dumps(root.config)),
         )
-        if datasets.data_of(root.config):
-            datasets.write(conn, store.get(datasets.data_of(root.config)))
+        data = datasets.data_of(root.config)
+        if data:
+            datasets.write(conn, store.get(data))
         facts = datasets.facts_of(trainer)
         if facts:
             conn.execute(
@@ -318,8 +319,9 @@ class LiveSession:
             raise ValueError(f"a branch named {name!r} exists already")
         root = Branch(new_id, name, None, 0, time.time(), trainer.config.to_dict())
         rec = self.recorder
-        if datasets.data_of(root.config):
-            rec.submit_dataset(store.get(datasets.data_of(root.config)))
+        data = datasets.data_of(root.config)
+        if data:
+            rec.submit_dataset(store.get(data))
         facts = datasets.facts_of(trainer)
         if facts:
             known = self.session.meta_value(datasets.FACTS_KEY) or {}

@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -191,6 +192,16 @@ class Session:
 
     def __len__(self) -> int:
         return self.length()
+
+    def wait_for(self, n: int, *, branch: int | str | None = None, timeout: float = 5.0) -> bool:
+        """Wait (polling) until a branch has ``n`` steps: steps a live writer has not committed
+        yet; True when they are there, False after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.length(branch) < n:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def _owner(self, k: int, bid: int) -> int:
         n = self.length(bid)

@@ -34,9 +34,7 @@ def write_weights(model: Any, base: str | os.PathLike[str], fmt: str) -> list[Pa
     if fmt not in WEIGHT_FORMATS:
         raise ValueError(f"weights format must be one of {', '.join(WEIGHT_FORMATS)}; got {fmt!r}")
     base = Path(base)
-    full = {
-        k: v.clone().contiguous() for k, v in export_state_dict(model).items()
-    }  # tied weights: own copies
+    full = export_state_dict(model)  # copies: tied weights are separate tensors in it
     if fmt == "safetensors":
         from safetensors.torch import save
 

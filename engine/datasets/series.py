@@ -69,7 +69,7 @@ def read_series(
 
 
 # ---------------------------------------------------------------- CSV
-def _header(df: DataFile) -> tuple[list[str], int]:
+def _header(df: DataFile) -> list[str]:
     first = df.data.split(b"\n", 1)[0].decode("utf-8").lstrip("\ufeff").rstrip("\r")
     if not first.strip():
         raise DataError(df.name, "the first line is empty: it must be the header (the column names)", line=1)
@@ -82,7 +82,7 @@ def _header(df: DataFile) -> tuple[list[str], int]:
         if n in seen:
             raise DataError(df.name, "this column name appears twice in the header", line=1, column=n)
         seen.add(n)
-    return names, len(first.encode("utf-8"))
+    return names
 
 
 def _check_named(df: DataFile, names: list[str], wanted: list[str]) -> None:
@@ -95,7 +95,7 @@ def _read_csv(
     df: DataFile, columns: tuple[str, ...], time_column: str, series_column: str, drop: bool
 ) -> SeriesData:
     check_text(df)
-    names, _ = _header(df)
+    names = _header(df)
     _check_named(df, names, [c for c in (time_column, series_column) if c])
     use = list(columns) or [n for n in names if n not in (time_column, series_column)]
     _check_named(df, names, use)
@@ -107,7 +107,7 @@ def _read_csv(
     if data.find(b'"', body) >= 0 or data.count(b"\r") != data.count(b"\r\n"):
         values, extra, dropped = _scan(df, decode(df), names, use, labels, drop)
     else:
-        values, extra, dropped = _fast(df, names, use, labels, drop)
+        values, extra, dropped = _fast(df, body, names, use, labels, drop)
     if len(values) == 0:
         raise DataError(
             df.name, "no data rows after the header" + (f" ({dropped} dropped)" if dropped else "")
@@ -123,11 +123,11 @@ def _lines(df: DataFile) -> io.TextIOWrapper:
 
 
 def _fast(
-    df: DataFile, names: list[str], use: list[str], labels: list[str], drop: bool
+    df: DataFile, body: int, names: list[str], use: list[str], labels: list[str], drop: bool
 ) -> tuple[np.ndarray, list[np.ndarray], int]:
-    """numpy's C parser: the value columns, and a time column that holds numbers, in one pass."""
+    """numpy's C parser: the value columns, and a time column that holds numbers, in one pass
+    (``body``: the offset of the line after the header)."""
     _check_ragged(df, names)
-    body = df.data.find(b"\n") + 1 if b"\n" in df.data else len(df.data)
     if _NOT_SPACE.search(df.data, body) is None:
         return np.empty((0, len(use))), [np.empty(0, dtype=str) for _ in labels], 0
     idx = [names.index(c) for c in use]
@@ -293,22 +293,15 @@ def _group(
 
 
 # ---------------------------------------------------------------- NumPy
-def _read_numpy(df: DataFile, columns: tuple[str, ...], drop: bool) -> SeriesData:
+def numpy_arrays(df: DataFile) -> dict[str, np.ndarray]:
+    """The arrays of a .npy (key "") or .npz file, loaded with ``allow_pickle=False``: an object
+    array is refused as a pickle payload, an unreadable file by what numpy says."""
     try:
         loaded = np.load(io.BytesIO(df.data), allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded:
-                keys = list(loaded.files)
-                if len(keys) != 1:
-                    raise DataError(
-                        df.name,
-                        f"holds {len(keys)} arrays ({', '.join(keys) or 'none'}): save one array (T, F) or (N, T, F)",
-                    )
-                array = loaded[keys[0]]
-        else:
-            array = loaded
-    except DataError:
-        raise
+                return {k: loaded[k] for k in loaded.files}
+        return {"": loaded}
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise DataError(
@@ -317,6 +310,16 @@ def _read_numpy(df: DataFile, columns: tuple[str, ...], drop: bool) -> SeriesDat
         raise DataError(df.name, f"not a readable NumPy file: {exc}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(df.name, f"not a readable NumPy file: {exc}") from None
+
+
+def _read_numpy(df: DataFile, columns: tuple[str, ...], drop: bool) -> SeriesData:
+    arrays = numpy_arrays(df)
+    if len(arrays) != 1:
+        raise DataError(
+            df.name,
+            f"holds {len(arrays)} arrays ({', '.join(arrays) or 'none'}): save one array (T, F) or (N, T, F)",
+        )
+    (array,) = arrays.values()
     if array.dtype.kind not in "biuf":
         raise DataError(df.name, f"its values are {array.dtype}, not numbers")
     if array.ndim == 2:

@@ -18,6 +18,11 @@ UNK = "<unk>"
 LEVELS = ("char", "word")
 
 
+def unit_of(level: str) -> str:
+    """What one token is called in messages: "character" or "word"."""
+    return "character" if level == "char" else "word"
+
+
 def tokens(text: str, level: str) -> list[str]:
     if level == "char":
         return list(text)

@@ -6,24 +6,26 @@ from rnnscope.engine.datasets.errors import DataError
 from rnnscope.engine.datasets.files import DataFile
 
 
+def _refuse_binary(df: DataFile) -> None:
+    nul = df.data.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            df.name, "a binary file, not text (a NUL byte)", line=df.data.count(b"\n", 0, nul) + 1
+        )
+
+
 def check_text(df: DataFile) -> None:
     """Refuse a binary or non-UTF-8 file without making a str of it (an ASCII file costs one scan)."""
     if df.data.isascii():
-        if b"\x00" in df.data:
-            nul = df.data.index(b"\x00")
-            raise DataError(
-                df.name, "a binary file, not text (a NUL byte)", line=df.data.count(b"\n", 0, nul) + 1
-            )
+        _refuse_binary(df)
         return
     decode(df)
 
 
 def decode(df: DataFile) -> str:
     """The file as text (a UTF-8 byte-order mark dropped); refuses binary and non-UTF-8 files."""
+    _refuse_binary(df)
     data = df.data
-    if b"\x00" in data:
-        nul = data.index(b"\x00")
-        raise DataError(df.name, "a binary file, not text (a NUL byte)", line=data.count(b"\n", 0, nul) + 1)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

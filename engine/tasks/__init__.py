@@ -24,7 +24,18 @@ from rnnscope.engine.tasks.text_file import TextTask
 if TYPE_CHECKING:
     from rnnscope.engine.config import TrainConfig
 
-__all__ = ["DATA_TASKS", "EOS_ID", "PAD_ID", "SOS_ID", "TASKS", "Batch", "Task", "make_task", "task_names"]
+__all__ = [
+    "DATA_TASKS",
+    "EOS_ID",
+    "PAD_ID",
+    "SOS_ID",
+    "TASKS",
+    "Batch",
+    "Task",
+    "data_task",
+    "make_task",
+    "task_names",
+]
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
@@ -42,6 +53,11 @@ TASKS: dict[str, type[Task]] = {
 }
 # The tasks that train on the user's own data file (TrainConfig.data): name -> kind of file.
 DATA_TASKS: dict[str, str] = {n: cls.reads_data for n, cls in TASKS.items() if cls.reads_data}
+
+
+def data_task(kind: str) -> str:
+    """The task that trains on a data file of ``kind`` (series, text, pairs)."""
+    return next(t for t, k in DATA_TASKS.items() if k == kind)
 
 
 def task_names(*kinds: str) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import torch
 
 from rnnscope.engine.datasets import DataError, store
 from rnnscope.engine.datasets.pairs import read_pairs
-from rnnscope.engine.datasets.text import UNK, vocabulary
+from rnnscope.engine.datasets.text import UNK, unit_of, vocabulary
 from rnnscope.engine.tasks.base import Batch
 from rnnscope.engine.tasks.seq2seq_tasks import SPECIALS, _Seq2SeqTask
 
@@ -45,7 +45,7 @@ def _pairs(data: str, level: str, cap: int, val_fraction: float, max_len: int) -
     everything = read_pairs(df, level)
     kept = [(s, t) for s, t in everything if len(s) <= max_len and len(t) <= max_len]
     too_long = len(everything) - len(kept)
-    unit = "character" if level == "char" else "word"
+    unit = unit_of(level)
     if not kept:
         raise DataError(
             df.name,

@@ -13,6 +13,7 @@ Every column is normalised with the mean and standard deviation of the training 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -110,7 +111,10 @@ def _prepare(
                 "with horizon 0 the model would read the answer: a target is also an input",
                 column=both[0],
             )
-    if series.columns != cols:
+    if set(cols) <= set(series.columns) and len(cols) == len(series.columns):  # the same columns: reorder
+        order = [series.columns.index(c) for c in cols]
+        series = dataclasses.replace(series, columns=cols, series=tuple(s[:, order] for s in series.series))
+    elif series.columns != cols:  # a target the first read did not read (it checks the name)
         series = read_series(
             df, cols, time_column=time_column, series_column=series_column, drop_nonfinite=drop
         )

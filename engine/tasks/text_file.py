@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import torch
 
 from rnnscope.engine.datasets import store
-from rnnscope.engine.datasets.text import UNK, read_text, vocabulary
+from rnnscope.engine.datasets.text import UNK, read_text, unit_of, vocabulary
 from rnnscope.engine.tasks.charlm import CharLMTask, Corpus
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def _corpus(data: str, level: str, cap: int, val_fraction: float) -> Corpus:
     joined = "" if level == "char" else " "
     return Corpus(
         text=joined.join(toks), vocab=vocab, ids=ids, n_train=n_train, name=df.name,
-        unit="character" if level == "char" else "word",
+        unit=unit_of(level),
     )  # fmt: skip
 
 

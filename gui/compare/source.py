@@ -20,7 +20,6 @@ window holds in memory (the newest one it shows) is taken from there instead of 
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -173,9 +172,9 @@ class SourceModel(QObject):
         def load() -> Any:
             if self._wanted != step:
                 return None  # a newer request came in meanwhile
-            deadline = time.monotonic() + COMMIT_WAIT_S
-            while session.length(bid) <= step and time.monotonic() < deadline:
-                time.sleep(0.05)  # a step of a run in training, not committed yet
+            session.wait_for(
+                step + 1, branch=bid, timeout=COMMIT_WAIT_S
+            )  # a step in training, not committed yet
             return session.record(step, branch=bid)
 
         def done(rec: Any, exc: BaseException | None) -> None:

@@ -23,7 +23,6 @@ The window always records into a file: a new run goes to an "unsaved" file
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -311,9 +310,7 @@ class AppModel:
         def load() -> StepRecord | None:
             if self.timeline.wanted != key:
                 return None  # a newer request came in meanwhile
-            deadline = time.monotonic() + 5.0
-            while len(reader) <= step and time.monotonic() < deadline:  # not committed yet
-                time.sleep(0.05)
+            reader.wait_for(step + 1)  # a step the writer has not committed yet
             return reader.record(step, branch=key[0])
 
         def done(rec: StepRecord | None, exc: BaseException | None) -> None:

@@ -10,18 +10,16 @@ plan holds. Both may take seconds on a large file: the dialog runs them on the l
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rnnscope.engine import TrainConfig
 from rnnscope.engine.datasets import DataError, DataFile, kind_of, read_file, store
+from rnnscope.engine.datasets.series import numpy_arrays
 from rnnscope.engine.datasets.text_bytes import decode
-from rnnscope.engine.tasks import DATA_TASKS, make_task
+from rnnscope.engine.tasks import data_task, make_task
 
 PREVIEW_LINES = 12
 
@@ -64,18 +62,12 @@ def load(path: str | os.PathLike[str]) -> Preview:
 
 
 def _numpy_preview(df: DataFile) -> Preview:
-    try:
-        loaded = np.load(io.BytesIO(df.data), allow_pickle=False, mmap_mode=None)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                shapes = {k: loaded[k].shape for k in loaded.files}
-            first = next(iter(shapes.values()), ())
-            lines = tuple(f"array {k}: shape {s}" for k, s in shapes.items())
-        else:
-            first = loaded.shape
-            lines = (f"array of shape {loaded.shape}, {loaded.dtype}",)
-    except ValueError as exc:
-        raise DataError(df.name, f"not a readable NumPy file: {exc}") from None
+    arrays = numpy_arrays(df)  # the same refusals as the series reader (a pickle payload ...)
+    lines = tuple(
+        f"array {k}: shape {a.shape}" if k else f"array of shape {a.shape}, {a.dtype}"
+        for k, a in arrays.items()
+    )
+    first = next(iter(arrays.values())).shape if arrays else ()
     f = first[-1] if len(first) >= 2 else 0
     return Preview(df, "series", lines, tuple(str(i) for i in range(f)))
 
@@ -85,7 +77,7 @@ def plan(
 ) -> Plan:
     """The run ``choices`` (TrainConfig fields: inputs, targets, cell, seq_len ...) make on the
     data, and where the tensors of ``weights`` (a trained model's file) go."""
-    task = next(t for t, k in DATA_TASKS.items() if k == kind)
+    task = data_task(kind)
     mapping = ""
     try:
         cfg = TrainConfig(**{**choices, "task": task, "data": preview.file.id})

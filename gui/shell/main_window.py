@@ -468,9 +468,7 @@ class MainWindow(QMainWindow):
         branch, step = c.branch_id, rec.step
 
         def work() -> list[Path]:
-            deadline = time.monotonic() + 10.0
-            while reader.length(branch) < step and time.monotonic() < deadline:  # not committed yet
-                time.sleep(0.05)
+            reader.wait_for(step, branch=branch, timeout=10.0)  # steps not committed yet
             return write_weights(reader.trainer_at(step, branch=branch).model, base, fmt)
 
         def done(files: list[Path] | None, exc: BaseException | None) -> None:

@@ -103,3 +103,31 @@ def test_a_damaged_stored_file_is_refused_by_name(tmp_path: Path) -> None:
         SessionError, match=r"damaged data: the stored data file sunspots\.csv fails its checksum"
     ):
         Session.open(path)
+
+
+def test_wait_for_steps_a_writer_has_not_committed_yet(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    path = tmp_path / "w.rnnscope"
+    live = LiveSession.create(path, Trainer(TrainConfig(hidden_size=8, seq_len=8, delay=2, batch_size=4, device="cpu")))
+    reader = Session.open(path)
+    try:
+        live.step()
+        live.flush()
+        assert reader.wait_for(1, timeout=0.1)
+        t0 = time.monotonic()
+        assert not reader.wait_for(3, timeout=0.2) and time.monotonic() - t0 >= 0.2
+
+        def two_more() -> None:
+            live.step()
+            live.step()
+            live.flush()
+
+        worker = threading.Thread(target=two_more)
+        worker.start()
+        assert reader.wait_for(3, branch=0, timeout=30.0) and reader.length() == 3
+        worker.join()
+    finally:
+        reader.close()
+        live.close()
