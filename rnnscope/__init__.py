@@ -12,11 +12,20 @@ and rnnscope/ links to them. Where a checkout has no symbolic links (git on Wind
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 _here = Path(__file__).resolve().parent
 if not (_here / "engine" / "__init__.py").is_file() and (_here.parent / "engine" / "__init__.py").is_file():
     __path__.append(str(_here.parent))  # a checkout without symlinks: the folders beside rnnscope/
 
-from rnnscope.engine.attach import attach  # noqa: E402  (the public API: rnnscope.attach)
-
 __all__ = ["attach"]
+
+
+def __getattr__(name: str) -> Any:
+    """``rnnscope.attach`` (engine.attach), imported on first use: ``import rnnscope`` and the
+    command line's --help and --version do not pay for torch."""
+    if name == "attach":
+        from rnnscope.engine.attach import attach
+
+        return attach
+    raise AttributeError(f"module 'rnnscope' has no attribute {name!r}")
