@@ -110,7 +110,9 @@ def test_wait_for_steps_a_writer_has_not_committed_yet(tmp_path: Path) -> None:
     import time
 
     path = tmp_path / "w.rnnscope"
-    live = LiveSession.create(path, Trainer(TrainConfig(hidden_size=8, seq_len=8, delay=2, batch_size=4, device="cpu")))
+    live = LiveSession.create(
+        path, Trainer(TrainConfig(hidden_size=8, seq_len=8, delay=2, batch_size=4, device="cpu"))
+    )
     reader = Session.open(path)
     try:
         live.step()
