@@ -48,6 +48,13 @@ def _export_weights(args: argparse.Namespace, path: Path) -> int:
     base = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}"
     try:
         with Session.open(path, branch=args.branch) as s:
+            if s.external:
+                from rnnscope.sessions.weights_export import write_attached_weights
+
+                written = write_attached_weights(s.weights_at(args.step), base, args.format)
+                for p in written:
+                    print(f"wrote {p}")
+                return 0
             n = len(s)
             if not 0 <= args.step <= n:
                 raise SessionError(

@@ -7,14 +7,28 @@ leave the device once, at the end.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import torch
 from torch import Tensor
 
 from rnnscope.engine.cells import Capture
 from rnnscope.engine.diagnostics import jacobian_norms, masked_batch_mean_norm, whh_singular_values
-from rnnscope.engine.layers import RecurrentStack
 from rnnscope.engine.record import GATE_NAMES, PartRecord
+
+
+class Stack(Protocol):
+    """What a part's record reads of its recurrent stack (a RecurrentStack, or one direction of
+    an attached module: engine.attach.steps)."""
+
+    @property
+    def cell(self) -> str: ...
+    @property
+    def hidden_size(self) -> int: ...
+    @property
+    def layers(self) -> int: ...
+    def params(self, layer: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor]: ...
 
 
 def _np(x: Tensor) -> np.ndarray:
@@ -28,7 +42,7 @@ def _np64(x: Tensor) -> np.ndarray:
 
 
 def part_record(
-    stack: RecurrentStack,
+    stack: Stack,
     caps: list[Capture],
     valid: Tensor | None,  # (T, B) bool, None = every position valid
     probe: int | None,  # sample index to take a frame of, or None

@@ -22,10 +22,10 @@ __all__ = ["attach"]
 
 
 def __getattr__(name: str) -> Any:
-    """``rnnscope.attach`` (engine.attach), imported on first use: ``import rnnscope`` and the
+    """``rnnscope.attach`` (sessions.attached: attach and record), imported on first use: ``import rnnscope`` and the
     command line's --help and --version do not pay for torch."""
     if name == "attach":
-        from rnnscope.engine.attach import attach
+        from rnnscope.sessions.attached import attach
 
         return attach
     raise AttributeError(f"module 'rnnscope' has no attribute {name!r}")

@@ -53,8 +53,11 @@ def info(path: str | os.PathLike[str]) -> str:
             lines.append(f"          run {names.get(bid, bid)}: {shown}")
         branches = s.branches()
         root = branches[0]
-        lines.append("config")
-        lines += [f"  {k} = {v}" for k, v in root.config.items()]
+        if s.external:
+            lines += external_report(root.config["external"])
+        else:
+            lines.append("config")
+            lines += [f"  {k} = {v}" for k, v in root.config.items()]
         head = s.branch.id
         lines.append(f"branches  ({len(branches)}; * = last used)")
         by_id = {b.id: b for b in branches}
@@ -65,14 +68,35 @@ def info(path: str | os.PathLike[str]) -> str:
             lines.append(f" {mark}{b.id:>3} {b.name:<16} steps 0..{n - 1} ({n})  {origin}")
             if n:
                 last = s.summary(n - 1, branch=b.id)
-                lines.append(
-                    f"       last step {n - 1}: loss {last.loss:.6g}, {last.metric_name} {last.metric:.6g}"
-                )
+                metric = "" if s.external else f", {last.metric_name} {last.metric:.6g}"
+                lines.append(f"       last step {n - 1}: loss {last.loss:.6g}{metric}")
             for ev in s.timeline(branch=b.id):
                 if ev.kind == "edit" and ev.branch == b.id:
                     lines.append(f"       edit at step {ev.step}: {ev.name} {ev.old!r} -> {ev.new!r}")
-        lines += numerics_report(s, by_id)
+        if s.external:  # nothing is replayed: where it was recorded is all there is to say
+            from rnnscope.engine import numerics
+
+            lines.append("recorded on")
+            lines += [f"    {line}" for line in numerics.describe(s.numerics[0].fingerprint)]
+        else:
+            lines += numerics_report(s, by_id)
         return "\n".join(lines)
+
+
+def external_report(ext: dict[str, Any]) -> list[str]:
+    """The attached run's model, as ``info`` prints it."""
+    lines = [
+        f"attached  your {ext.get('model')} (optimizer {ext.get('optimizer')}), recorded from your own "
+        f"training loop: frames every {ext.get('probe_every')} steps, no rewind (its steps cannot be re-run)"
+    ]
+    for m in ext.get("modules", []):
+        bits = f"{m['cell']} {m['input_size']}->{m['hidden_size']}, {m['num_layers']} layer(s)"
+        if m.get("bidirectional"):
+            bits += ", bidirectional"
+        lines.append(f"  {m['path']}: {bits}")
+    for path, why in (ext.get("skipped") or {}).items():
+        lines.append(f"  {path}: not attached ({why})")
+    return lines
 
 
 def here_fingerprint(s: Session) -> dict[str, Any]:

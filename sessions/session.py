@@ -29,7 +29,7 @@ from typing import Any
 
 from rnnscope.engine import numerics
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import datasets, record_codec, schema, summaries
+from rnnscope.sessions import datasets, record_codec, schema, summaries, tree
 from rnnscope.sessions.checksum import has_crc, verify
 from rnnscope.sessions.checksum import select as checksum_select
 from rnnscope.sessions.errors import BlobError, SessionError
@@ -262,6 +262,8 @@ class Session:
             if frame is not None:
                 verify(self.path, f"frame of step {k}", (ob, k, frame[0], frame[1]), frame[2])
                 record_codec.attach_frame(rec, frame[0], frame[1])
+            elif self.external:
+                pass  # the user's loop made it: only its summary exists (see ``external``)
             else:
                 regen = self._regenerate(bid, k)
                 prov = self._provenance_of(ob, k)
@@ -321,8 +323,54 @@ class Session:
                 stacklevel=3,
             )
 
+    @property
+    def external(self) -> bool:
+        """Recorded from the user's own training loop (rnnscope.attach, sessions.attached): its
+        steps cannot be re-run, so ``record(k)`` of a step without a stored frame is its summary
+        alone, and there is no ``regenerate``, ``trainer_at`` or ``config_at``."""
+        with self._reading():
+            return "external" in self._branches()[self._branch_id].config
+
+    def _refuse_external(self, what: str) -> None:
+        if self.external:
+            raise SessionError(
+                self.path,
+                f"was recorded from your own training loop (rnnscope.attach): rnnscope cannot re-run its "
+                f"steps, so it has no {what}; its frames are the probed steps",
+            )
+
+    def weights_at(self, k: int) -> dict[str, Any]:
+        """An attached run's stored weights at the start of step k (state_dict entries of the
+        user's model, the attached layers only): they exist at the checkpointed steps."""
+        with self._reading():
+            sql = self._sql(
+                "SELECT branch, step, after_event, skeleton, data, crc FROM checkpoints WHERE branch=0 AND step=?"
+            )
+            row = self._conn.execute(sql, (k,)).fetchone()
+            if row is None:
+                steps = [r[0] for r in self._conn.execute("SELECT step FROM checkpoints ORDER BY step")]
+                near = sorted(steps, key=lambda c: abs(c - k))[:3]
+                raise SessionError(
+                    self.path,
+                    f"holds no weights of step {k}: an attached run stores them every "
+                    f"{json.loads(self.meta.get('settings', '{}')).get('checkpoint_every', '?')} steps "
+                    f"(nearest: {', '.join(map(str, sorted(near))) or 'none'})",
+                )
+            *values, crc = row if self._checked else (*row, None)
+            if self._checked:
+                verify(self.path, f"checkpoint of step {k}", values, crc)
+            try:
+                state = tree.unpack_tree(values[3], values[4])
+            except BlobError as exc:
+                raise SessionError(self.path, f"damaged checkpoint of step {k}: {exc}") from None
+        weights = state.get("weights") if isinstance(state, dict) else None
+        if not isinstance(weights, dict):
+            raise SessionError(self.path, f"the checkpoint of step {k} holds no attached weights")
+        return weights
+
     def regenerate(self, k: int, *, branch: int | str | None = None) -> StepRecord:
         """Step k re-run from the nearest checkpoint, as the trainer returns it (frame forced)."""
+        self._refuse_external("regeneration")
         with self._reading():
             bid = self._resolve(branch)
             self._owner(k, bid)
@@ -334,6 +382,7 @@ class Session:
     def trainer_at(self, k: int, *, branch: int | str | None = None) -> Any:
         """A new Trainer at the start of step k (0 <= k <= len) of a branch: the exact model,
         optimizer, RNG and data position after k steps, with edits made before step k."""
+        self._refuse_external("rewind (a trainer at an earlier step)")
         with self._reading():
             bid = self._resolve(branch)
             n = self.length(bid)
@@ -397,6 +446,7 @@ class Session:
         """The TrainConfig in effect for step k (the branch's starting config plus earlier edits)."""
         from rnnscope.engine.config import TrainConfig
 
+        self._refuse_external("rnnscope config")
         with self._reading():
             bid = self._resolve(branch)
             segs = segments(self._branches(), bid)

@@ -47,3 +47,27 @@ def write_weights(model: Any, base: str | os.PathLike[str], fmt: str) -> list[Pa
         written.append(_atomic(base.with_name(name), "wb", _saver(strip_part(full, part))))
     written.append(_atomic(base.with_name(base.name + ".model.pt"), "wb", _saver(full)))
     return written
+
+
+def write_attached_weights(
+    weights: dict[str, torch.Tensor], base: str | os.PathLike[str], fmt: str
+) -> list[Path]:
+    """An attached run's stored weights (keys of the user's model): ``<base>.pt`` (or
+    ``.safetensors``) with all of them, loadable with ``model.load_state_dict(..., strict=False)``,
+    and for ``state_dict`` one ``<base>.<module path>.pt`` per attached module that the module
+    itself (an nn.LSTM ...) loads strictly."""
+    if fmt not in WEIGHT_FORMATS:
+        raise ValueError(f"weights format must be one of {', '.join(WEIGHT_FORMATS)}; got {fmt!r}")
+    base = Path(base)
+    full = {k: v.contiguous() for k, v in weights.items()}
+    if fmt == "safetensors":
+        from safetensors.torch import save
+
+        blob = save(full)
+        return [_atomic(base.with_name(base.name + ".safetensors"), "wb", lambda fh: fh.write(blob))]
+    modules = sorted({k.rsplit(".", 1)[0] for k in full})
+    written = [_atomic(base.with_name(base.name + ".pt"), "wb", _saver(full))]
+    for path in modules:
+        own = {k[len(path) + 1 :]: v for k, v in full.items() if k.rsplit(".", 1)[0] == path}
+        written.append(_atomic(base.with_name(f"{base.name}.{path}.pt"), "wb", _saver(own)))
+    return written

@@ -15,6 +15,8 @@ Not supported, refused by name: ``nonlinearity="relu"`` and ``proj_size > 0``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -26,6 +28,20 @@ from rnnscope.engine.cells import Capture, GRURecurrence, LSTMRecurrence, RNNRec
 
 CELL_OF_MODE = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn"}
 MAX_LAYERS = 4
+
+
+MAX_CALLS = 4096  # calls kept without a backward (e.g. a validation pass with grad on) before dropping
+
+
+@dataclass
+class Call:
+    """One forward of an attached module: [layer][direction] captures, and which (t, b) are
+    real steps of a sequence (None: all; PackedSequence input: t < each length)."""
+
+    captures: list[list[Capture]]
+    valid: Tensor | None
+    lengths: Tensor | None
+    first_input: Tensor  # (T, B, I) what the first layer read (time-major, padded)
 
 
 class AttachError(ValueError):
@@ -73,6 +89,10 @@ class AttachedRNN(nn.Module):
             self.register_parameter(name, p)  # the same Parameter objects
         self.training = original.training
         self.last_captures: list[list[Capture]] = []  # [layer][direction] of the last forward
+        # Calls since the last recorded step (training mode, grad enabled): their captures and
+        # valid masks; a decoder that calls the module once per timestep leaves one per call.
+        self.calls: list[Call] = []
+        self.on_call: Callable[[AttachedRNN, list[Tensor]], None] | None = None  # set by the scope
 
     def _params(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor]:
         sfx = f"_l{layer}" + ("_reverse" if direction else "")
@@ -110,6 +130,7 @@ class AttachedRNN(nn.Module):
         last = (lengths.to(x.device) - 1) if lengths is not None else torch.full((B,), T - 1, device=x.device)
         cols = torch.arange(B, device=x.device)
         h_n, c_n, caps = [], [], []
+        seqs: list[Tensor] = []  # every recurrence output: a backward through the module reaches one
         inp = x
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
@@ -125,16 +146,31 @@ class AttachedRNN(nn.Module):
                     assert c0 is not None
                     h_seq, c_seq = LSTMRecurrence.apply(xp, h0[k], c0[k], w_hh, b_hh, cap)
                     c_n.append(c_seq[last, cols])
+                    seqs.append(c_seq)
                 elif self.cell == "gru":
                     h_seq = GRURecurrence.apply(xp, h0[k], w_hh, b_hh, cap)
                 else:
                     h_seq = RNNRecurrence.apply(xp, h0[k], w_hh, b_hh, cap)
                 h_n.append(h_seq[last, cols])
+                seqs.append(h_seq)
                 outs.append(h_seq if d == 0 else _reverse_in_lengths(h_seq, lengths))
                 layer_caps.append(cap)
             inp = outs[0] if len(outs) == 1 else torch.cat(outs, dim=-1)
             caps.append(layer_caps)
         self.last_captures = caps
+        if (
+            self.training
+            and torch.is_grad_enabled()
+            and (x.requires_grad or any(p.requires_grad for p in self._parameters.values() if p is not None))
+        ):
+            valid = None
+            if lengths is not None:
+                valid = torch.arange(T, device=x.device)[:, None] < lengths.to(x.device)[None, :]
+            self.calls.append(Call(caps, valid, lengths, x.detach()))
+            if len(self.calls) > MAX_CALLS:
+                del self.calls[0]
+            if self.on_call is not None:
+                self.on_call(self, seqs)
         out = inp
         hn = torch.stack(h_n)
         cn = torch.stack(c_n) if self.cell == "lstm" else None
