@@ -269,6 +269,13 @@ class RunFiles:
             if exc is not None or reader is None:
                 app.events.error.emit(describe(exc) if exc else f"cannot open {p}")
                 return
+            if reader.external:  # refused before the current run is touched
+                reader.close()
+                app.events.error.emit(
+                    f"{p.name} was recorded from your own training loop (rnnscope.attach): the window "
+                    "cannot show such a run yet; `main.py info` and `main.py export` read it"
+                )
+                return
             app.worker.pause()
             app.command(close_live, lambda _r, e: switch(reader, e))
 

@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
+import rnnscope
 from rnnscope.engine import TrainConfig
 from rnnscope.engine.demos import DEMOS
 from rnnscope.gui.model.app import AppModel
@@ -122,6 +124,17 @@ def test_a_run_steps_seeks_rewinds_saves_and_opens_without_qt(model, tmp_path: P
     app.files.open(tmp_path / "missing.rnnscope")  # refused: the replay goes on
     owner.until(lambda: any(h.startswith("error ") for h in heard) and owner.idle())
     assert app.path == dest and app.mode == "replay"
+
+    attached = tmp_path / "attached.rnnscope"
+    net = torch.nn.Sequential()
+    net.rnn = torch.nn.GRU(2, 3)
+    scope = rnnscope.attach(net, attached)
+    net.rnn(torch.randn(4, 2, 2))[0].sum().backward()
+    scope.detach()
+    heard.clear()
+    app.files.open(attached)  # a run of the user's own loop: said so, and the replay goes on
+    owner.until(lambda: any(h.startswith("error ") for h in heard) and owner.idle())
+    assert "your own training loop" in heard[-1] and app.path == dest and app.mode == "replay"
 
 
 def test_a_demo_starts_every_run_and_trains_them_in_turn_without_qt(model) -> None:
