@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> float:
                 break
     scope.detach()
     print(f"{step} steps, last loss {loss.item():.4f}, recorded in {Path(args.path).resolve()}")
-    return float(loss)
+    return loss.item()
 
 
 if __name__ == "__main__":

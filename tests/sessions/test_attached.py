@@ -267,3 +267,20 @@ def test_a_killed_training_process_keeps_its_recorded_steps(tmp_path: Path) -> N
         assert len(s) > 30
         assert s.integrity_check() == "ok"
         assert np.isfinite(s.summary(len(s) - 1).loss)
+
+
+def test_the_command_line_reads_an_attached_file(tmp_path: Path) -> None:
+    from rnnscope.sessions.cli import export_step, info
+
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    path = tmp_path / "cli.rnnscope"
+    scope = rnnscope.attach(model, path, optimizer=opt, probe_every=5)
+    train(model, scope, 7)
+    scope.detach()
+    text = info(path)
+    assert "recorded from your own training loop" in text and "rnn: lstm 3->8, 1 layer(s)" in text
+    assert export_step(path, 5, "npz", tmp_path / "s5.npz").is_file()
+    with pytest.raises(SessionError, match=r"no frame of step 6.*nearest: 0, 5"):
+        export_step(path, 6, "npz", tmp_path / "s6.npz")
+    assert not (tmp_path / "s6.npz").exists()
