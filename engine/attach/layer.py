@@ -15,8 +15,9 @@ Not supported, refused by name: ``nonlinearity="relu"`` and ``proj_size > 0``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -30,7 +31,7 @@ CELL_OF_MODE = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn"}
 MAX_LAYERS = 4
 
 
-MAX_CALLS = 4096  # calls kept without a backward (e.g. a validation pass with grad on) before dropping
+MAX_CALLS = 4096  # a last bound on calls whose graph is still alive but never backpropagated
 
 
 @dataclass
@@ -42,6 +43,12 @@ class Call:
     valid: Tensor | None
     lengths: Tensor | None
     first_input: Tensor  # (T, B, I) what the first layer read (time-major, padded)
+    nodes: list[weakref.ref[Any]] = field(default_factory=list)  # the recurrences' autograd nodes
+
+    def reachable(self) -> bool:
+        """Backpropagated already, or a backward can still reach it (its graph is alive): a
+        forward whose outputs were dropped without a backward (an evaluation in train mode) is not."""
+        return self.captures[0][0].dh is not None or any(r() is not None for r in self.nodes)
 
 
 class AttachError(ValueError):
@@ -166,7 +173,9 @@ class AttachedRNN(nn.Module):
             valid = None
             if lengths is not None:
                 valid = torch.arange(T, device=x.device)[:, None] < lengths.to(x.device)[None, :]
-            self.calls.append(Call(caps, valid, lengths, x.detach()))
+            nodes = [weakref.ref(t.grad_fn) for t in seqs if t.grad_fn is not None]
+            self.calls = [c for c in self.calls if c.reachable()]
+            self.calls.append(Call(caps, valid, lengths, x.detach(), nodes))
             if len(self.calls) > MAX_CALLS:
                 del self.calls[0]
             if self.on_call is not None:

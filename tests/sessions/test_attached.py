@@ -284,3 +284,17 @@ def test_the_command_line_reads_an_attached_file(tmp_path: Path) -> None:
     with pytest.raises(SessionError, match=r"no frame of step 6.*nearest: 0, 5"):
         export_step(path, 6, "npz", tmp_path / "s6.npz")
     assert not (tmp_path / "s6.npz").exists()
+
+
+def test_forwards_without_a_backward_hold_no_memory(tmp_path: Path) -> None:
+    """An evaluation in train mode with grad on (outputs dropped, no backward) keeps nothing."""
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scope = rnnscope.attach(model, tmp_path / "m.rnnscope", optimizer=opt)
+    for i in range(50):
+        model(batch(i)[0])
+    assert len(model.rnn.calls) <= 2  # the last one, and the one Net.last_y keeps alive
+    train(model, scope, 2)  # and training after it records its steps only
+    scope.detach()
+    with Session.open(tmp_path / "m.rnnscope") as s:
+        assert len(s) == 2
