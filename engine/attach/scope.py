@@ -128,7 +128,9 @@ class Scope:
             rec.loss = float(loss.detach()) if isinstance(loss, Tensor) else float(loss)
         with torch.no_grad():
             clipped = steps.total_grad_norm(list(self.model.parameters()))
-        if math.isfinite(clipped):
+        # NaN: the grads are gone (zero_grad() before step()); 0 from a non-zero gradient: they
+        # were zeroed in place; either way the norm the optimizer saw is unknown: keep the measured one
+        if math.isfinite(clipped) and (clipped > 0 or rec.grad_norm == 0):
             rec.grad_norm_clipped = clipped
         self._hand_on()
         return rec

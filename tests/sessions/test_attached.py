@@ -298,3 +298,18 @@ def test_forwards_without_a_backward_hold_no_memory(tmp_path: Path) -> None:
     scope.detach()
     with Session.open(tmp_path / "m.rnnscope") as s:
         assert len(s) == 2
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_grads_zeroed_before_step_keep_the_measured_norm(tmp_path: Path, set_to_none: bool) -> None:
+    model = Net()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scope = rnnscope.attach(model, tmp_path / "z.rnnscope", optimizer=opt)
+    x, y = batch(0)
+    loss = ((model(x) - y) ** 2).mean()
+    loss.backward()
+    opt.step()
+    opt.zero_grad(set_to_none=set_to_none)  # before scope.step: the clipped norm is not known
+    rec = scope.step(loss)
+    scope.detach()
+    assert rec is not None and rec.grad_norm > 0 and rec.grad_norm_clipped == rec.grad_norm
