@@ -7,7 +7,7 @@ torch tensors on the capture's device; the trainer converts them to numpy once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -229,6 +229,20 @@ def whh_singular_values(w_hh: Tensor, blocks: int) -> tuple[Tensor, Tensor]:
         grams = torch.cat([grams.sum(dim=0, keepdim=True), grams])
     values = torch.linalg.eigvalsh(grams).clamp_min(0.0).sqrt().flip(-1).to(w.dtype)  # descending
     return values[0], (values[1:] if blocks > 1 else values)
+
+
+def gradient_norm(grads: Sequence[Tensor]) -> Tensor:
+    """The global norm of ``grads``, as clip_grad_norm_ measures it. Squares overflow float32
+    from ~1e19 on: an exploding but finite gradient gets its real size (and clipping can still
+    tame it) from a float64 norm."""
+    total = torch.nn.utils.get_total_norm(grads)
+    if not bool(torch.isfinite(total)):
+        wide = torch.linalg.vector_norm(
+            torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
+        )
+        if bool(torch.isfinite(wide)):
+            total = wide
+    return total
 
 
 def first_nonfinite_time(x: Tensor) -> int | None:

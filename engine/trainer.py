@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from rnnscope.engine import native, numerics
 from rnnscope.engine.config import LIVE_FIELDS, TrainConfig
 from rnnscope.engine.device import resolve_device
-from rnnscope.engine.diagnostics import locate_nonfinite
+from rnnscope.engine.diagnostics import gradient_norm, locate_nonfinite
 from rnnscope.engine.frames import part_record
 from rnnscope.engine.models import RunContext, Seq2SeqModel, SequenceModel, build_model, teacher_forced_inputs
 from rnnscope.engine.record import NonFinite, PartRecord, ProbeSample, StepRecord
@@ -221,15 +221,7 @@ class Trainer:
 
         params = [p for p in self.model.parameters() if p.grad is not None]
         grads = [p.grad for p in params if p.grad is not None]
-        total = torch.nn.utils.get_total_norm(grads)
-        if not bool(torch.isfinite(total)):
-            # Squares overflow float32 from ~1e19 on: an exploding but finite gradient gets
-            # its real size (and clipping can still tame it) from a float64 norm.
-            wide = torch.linalg.vector_norm(
-                torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
-            )
-            if bool(torch.isfinite(wide)):
-                total = wide
+        total = gradient_norm(grads)
         clipped = total
         if cfg.clip:
             torch.nn.utils.clip_grads_with_norm_(params, cfg.clip_threshold, total)

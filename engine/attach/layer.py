@@ -36,11 +36,10 @@ MAX_CALLS = 4096  # a last bound on calls whose graph is still alive but never b
 
 @dataclass
 class Call:
-    """One forward of an attached module: [layer][direction] captures, and which (t, b) are
-    real steps of a sequence (None: all; PackedSequence input: t < each length)."""
+    """One forward of an attached module: [layer][direction] captures, and each sequence's
+    length (None: all T steps; a PackedSequence input has its own lengths)."""
 
     captures: list[list[Capture]]
-    valid: Tensor | None
     lengths: Tensor | None
     first_input: Tensor  # (T, B, I) what the first layer read (time-major, padded)
     nodes: list[weakref.ref[Any]] = field(default_factory=list)  # the recurrences' autograd nodes
@@ -170,12 +169,9 @@ class AttachedRNN(nn.Module):
             and torch.is_grad_enabled()
             and (x.requires_grad or any(p.requires_grad for p in self._parameters.values() if p is not None))
         ):
-            valid = None
-            if lengths is not None:
-                valid = torch.arange(T, device=x.device)[:, None] < lengths.to(x.device)[None, :]
             nodes = [weakref.ref(t.grad_fn) for t in seqs if t.grad_fn is not None]
             self.calls = [c for c in self.calls if c.reachable()]
-            self.calls.append(Call(caps, valid, lengths, x.detach(), nodes))
+            self.calls.append(Call(caps, lengths, x.detach(), nodes))
             if len(self.calls) > MAX_CALLS:
                 del self.calls[0]
             if self.on_call is not None:

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from rnnscope.engine.attach.layer import AttachedRNN, Call
 from rnnscope.engine.cells import Capture
-from rnnscope.engine.diagnostics import locate_nonfinite
+from rnnscope.engine.diagnostics import gradient_norm, locate_nonfinite
 from rnnscope.engine.frames import part_record
 from rnnscope.engine.record import NonFinite, PartRecord, StepRecord
 
@@ -75,16 +75,17 @@ def _join(caps: list[Capture]) -> Capture:
 
 
 def _valid(calls: list[Call]) -> Tensor | None:
-    if all(c.valid is None for c in calls):
+    """(T, B) which steps are real (t < the sequence's length) over the calls joined along time;
+    None when every call is of full length."""
+    if all(c.lengths is None for c in calls):
         return None
-    return torch.cat(
-        [
-            c.valid
-            if c.valid is not None
-            else torch.ones(c.first_input.shape[:2], dtype=torch.bool, device=c.first_input.device)
-            for c in calls
-        ]
-    )
+    masks = []
+    for c in calls:
+        T, B = c.first_input.shape[:2]
+        t = torch.arange(T, device=c.first_input.device)[:, None]
+        n = torch.full((B,), T) if c.lengths is None else c.lengths
+        masks.append(t < n.to(t.device)[None, :])
+    return torch.cat(masks)
 
 
 def backpropagated(module: AttachedRNN) -> list[Call]:
@@ -99,19 +100,9 @@ def backpropagated(module: AttachedRNN) -> list[Call]:
 
 
 def total_grad_norm(params: Sequence[Tensor]) -> float:
-    """The global gradient norm over every parameter holding a gradient (float64 when the
-    float32 sum of squares overflows), as torch's clip_grad_norm_ measures it."""
+    """The global gradient norm over every parameter holding a gradient (NaN: none has one)."""
     grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return math.nan
-    total = torch.nn.utils.get_total_norm(grads)
-    if not bool(torch.isfinite(total)):
-        wide = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(g, dtype=torch.float64) for g in grads])
-        )
-        if bool(torch.isfinite(wide)):
-            total = wide
-    return float(total)
+    return float(gradient_norm(grads)) if grads else math.nan
 
 
 def learning_rate(optimizer: Any) -> float:
