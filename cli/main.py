@@ -2,6 +2,7 @@
 
     rnnscope                               # the debugger window, with the default demo (LSTM, copy task)
     rnnscope run.rnnscope                  # open a recorded session in the window
+    rnnscope open run.rnnscope --follow    # the same; --follow: a file another process writes
     rnnscope --demo exploding              # start a teaching demo
     rnnscope --screenshot out.png --steps 200 [--demo NAME]   # offscreen picture of the window
     rnnscope train --cell gru --task adding --steps 300 [--out run.rnnscope]
@@ -25,6 +26,7 @@ from rnnscope.cli.options import add_config_options
 
 COMMANDS = {
     "gui": "open the debugger window (the default command)",
+    "open": "open a session file in the window (a run of your own loop is followed live)",
     "train": "train headless with a progress bar (and record with --out)",
     "info": "print a session file's config, kernels, steps, branches and size",
     "export": "write one step's arrays to NPZ or CSV",
@@ -77,8 +79,17 @@ def _demo_names() -> str:
     return ", ".join(f"{n} (default)" if n == DEFAULT_DEMO else n for n in DEMOS)
 
 
-def _add_gui_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("session", nargs="?", default=None, help="a session file (.rnnscope) to open")
+def _add_gui_args(p: argparse.ArgumentParser, *, session: bool = False) -> None:
+    if session:
+        p.add_argument("session", help="the session file (.rnnscope) to open")
+    else:
+        p.add_argument("session", nargs="?", default=None, help="a session file (.rnnscope) to open")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep showing the steps another process writes into the session (a run of your own "
+        "training loop, rnnscope.attach, is always followed; this also follows `train --out`)",
+    )
     p.add_argument("--demo", default=None, metavar="NAME", help=f"start a teaching demo: {_demo_names()}")
     p.add_argument(
         "--screenshot",
@@ -147,7 +158,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         "while an RNN, LSTM, GRU or Seq2Seq model trains; pause, rewind, branch, replay.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="With no command, rnnscope opens the window (the gui command):\n"
-        "  rnnscope [SESSION] [--demo NAME] [--screenshot PNG [--steps N] [--timeout SECONDS]] [--threads N]\n\n"
+        "  rnnscope [SESSION [--follow]] [--demo NAME] [--screenshot PNG [--steps N] [--timeout SECONDS]] "
+        "[--threads N]\n\n"
         f"{window}\n\n"
         "`python main.py ...` runs the same command from a checkout. "
         "Each command has its own --help (rnnscope train --help lists every run setting).",
@@ -178,6 +190,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     )
     gui = sub.add_parser("gui", help=COMMANDS["gui"], description=COMMANDS["gui"])
     _add_gui_args(gui)
+    opener = sub.add_parser("open", help=COMMANDS["open"], description=COMMANDS["open"])
+    _add_gui_args(opener, session=True)
     return parser, gui
 
 

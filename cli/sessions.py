@@ -43,25 +43,12 @@ def run_export(args: argparse.Namespace) -> int:
 def _export_weights(args: argparse.Namespace, path: Path) -> int:
     """The weights at the start of step K (K = the step count: after the last step)."""
     from rnnscope.sessions import Session, SessionError
-    from rnnscope.sessions.weights_export import write_weights
+    from rnnscope.sessions.weights_export import write_step_weights
 
     base = Path(args.output) if args.output else Path.cwd() / f"{path.stem}.step{args.step}"
     try:
         with Session.open(path, branch=args.branch) as s:
-            if s.external:
-                from rnnscope.sessions.weights_export import write_attached_weights
-
-                written = write_attached_weights(s.weights_at(args.step), base, args.format)
-                for p in written:
-                    print(f"wrote {p}")
-                return 0
-            n = len(s)
-            if not 0 <= args.step <= n:
-                raise SessionError(
-                    s.path, f"has no step {args.step} on branch {s.branch.name!r} (weights at 0..{n})"
-                )
-            trainer = s.trainer_at(args.step)
-        written = write_weights(trainer.model, base, args.format)
+            written = write_step_weights(s, args.step, base, args.format)
     except (SessionError, ValueError, OSError) as exc:
         print(f"rnnscope: error: {exc}", file=sys.stderr)
         return 2

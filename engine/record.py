@@ -24,6 +24,7 @@ Gates and states are those of the forward pass of that step (weights before its 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -136,6 +137,16 @@ class StepRecord:
     # machine kind, or deviating from the stored summaries): a headline line, then how far it is.
     # Never stored; "" for a trainer's own records and for frames known to be as recorded.
     provenance: str = ""
+
+    def select(self, names: list[str] | tuple[str, ...]) -> StepRecord:
+        """This step with only the parts ``names`` (in their order; the arrays are shared, not
+        copied): what a window shows of a model whose parts cannot be drawn side by side."""
+        missing = [n for n in names if n not in self.parts]
+        if missing:
+            raise KeyError(f"step {self.step} has no part {missing[0]!r} (parts: {', '.join(self.parts)})")
+        if list(names) == list(self.parts):
+            return self
+        return dataclasses.replace(self, parts={n: self.parts[n] for n in names})
 
     # --- conveniences over parts (see module docstring) ---
     @property

@@ -4,7 +4,8 @@ A sentiment-style classifier: an embedding, a 2-layer nn.LSTM, a linear read-out
 state. The task (is the token 7 anywhere in the sequence?) needs memory over the whole
 sequence, so dL/dh_t shows how far back the gradient reaches. Run it, then open the file:
 
-    python examples/attach_your_model.py [run.rnnscope] [--steps 300]
+    python examples/attach_your_model.py [run.rnnscope] [--steps 300] [--window]
+    python main.py open run.rnnscope      # the window, following the run while it trains
     python main.py info run.rnnscope
 """
 
@@ -50,12 +51,15 @@ def main(argv: list[str] | None = None) -> float:
     ap = argparse.ArgumentParser()
     ap.add_argument("path", nargs="?", default="run.rnnscope")
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--window", action="store_true", help="open the debugger window on the run")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
     model = Classifier()
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     loader = DataLoader(HasSeven(4096, 20), batch_size=32, shuffle=True)
-    scope = rnnscope.attach(model, args.path, optimizer=opt, probe_every=10, overwrite=True)  # the one line
+    scope = rnnscope.attach(  # the one line
+        model, args.path, optimizer=opt, probe_every=10, overwrite=True, window=args.window
+    )
     step, loss = 0, torch.tensor(0.0)
     while step < args.steps:
         for x, y in loader:

@@ -22,8 +22,12 @@ on. A window that follows the file can pause the loop (sessions.control).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -72,6 +76,11 @@ def describe(scope: Scope, model: nn.Module, optimizer: Any, probe_every: int) -
     }
 
 
+def _writer(*, live: bool) -> dict[str, Any]:
+    """The file's meta ``external``: which process writes it (a window checks it still runs)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "live": live}
+
+
 class Recording:
     """A scope's listener that writes its steps into a session file."""
 
@@ -102,12 +111,12 @@ class Recording:
                 ("settings", json.dumps(settings.to_dict())),
                 ("kernels", json.dumps(kernels)),
                 ("numerics", json.dumps(provenance.encode_entries([provenance.Entry(0, 0, fp)]))),
-                (EXTERNAL, json.dumps({"pid": os.getpid(), "live": True})),
+                (EXTERNAL, json.dumps(_writer(live=True))),
             ],
         )
         conn.execute("COMMIT")
         self.recorder = Recorder(conn, path, settings)
-        self.control = control.Listener(path) if follow_requests else None
+        self.control = control.Listener(path, report=self._report_held) if follow_requests else None
         self.paused_by: str | None = None  # why recording stopped (None: recording)
         self.waited = 0.0  # seconds the loop was held by a window's pause
         self._closed = False
@@ -134,6 +143,12 @@ class Recording:
         if self.control is not None:
             self.waited += self.control.wait(step)
 
+    def _report_held(self, at: int | None) -> None:
+        """Tell a window where the loop waits (sessions.control.HELD); never an error for training."""
+        if self.paused_by is None:
+            with contextlib.suppress(RecordingError):  # the next step's write reports it
+                self.recorder.submit_meta(control.HELD, {"at": at, "since": time.time()})
+
     # ------------------------------------------------------------------ user
     def retry(self) -> bool:
         """Write what an error held back (once space is freed ...) and record again."""
@@ -153,7 +168,7 @@ class Recording:
             self.control.close()
         try:
             if self.recorder.healthy:
-                self.recorder.submit_meta(EXTERNAL, {"pid": os.getpid(), "live": False})
+                self.recorder.submit_meta(EXTERNAL, _writer(live=False))
             self.recorder.close()
         except RecordingError as exc:
             warnings.warn(f"rnnscope: {exc}", RecordingWarning, stacklevel=2)
@@ -172,6 +187,7 @@ class RecordedScope:
     def __init__(self, scope: Scope, recording: Recording | None) -> None:
         self.scope = scope
         self.recording = recording
+        self.window: subprocess.Popen[bytes] | None = None  # the window attach(window=True) started
 
     @property
     def modules(self) -> dict[str, Any]:
@@ -209,12 +225,17 @@ def attach(
     checkpoint_every: int = 100,
     strict: bool = True,
     overwrite: bool = False,
+    window: bool = False,
 ) -> RecordedScope:
     """Attach rnnscope to ``model`` (every nn.RNN/LSTM/GRU in it) and, with ``path``, record
     each training step into that session file. ``optimizer``: where the learning rate is read.
-    ``probe_every``: a frame (every gate and state of sample 0) every N steps (0: none)."""
+    ``probe_every``: a frame (every gate and state of sample 0) every N steps (0: none).
+    ``window``: also start the debugger window on the file (another process, which follows the
+    run and can pause it; it stays open after the script ends)."""
     if int(probe_every) < 0:
         raise ValueError(f"probe_every must be >= 0 (0 = no frames); got {probe_every!r}")
+    if window and path is None:
+        raise ValueError("window=True needs a path: the window follows the session file the run is recorded in")
     settings = RecordSettings(checkpoint_every=int(checkpoint_every), frame_every=int(probe_every))
     scope = attach_layers(model, strict=strict, optimizer=optimizer)
     if path is None:
@@ -231,4 +252,20 @@ def attach(
         scope.detach()
         raise
     scope.listeners.append(recording)
-    return RecordedScope(scope, recording)
+    recorded = RecordedScope(scope, recording)
+    if window:
+        try:
+            recorded.window = open_window(Path(path))
+        except OSError as exc:  # no window, and training goes on
+            warnings.warn(f"rnnscope: cannot start the window: {exc}", RecordingWarning, stacklevel=2)
+    return recorded
+
+
+def window_command(path: Path) -> list[str]:
+    """The command that opens the window on ``path`` and follows it (``python -m rnnscope open``)."""
+    return [sys.executable, "-m", "rnnscope", "open", str(path), "--follow"]
+
+
+def open_window(path: Path) -> subprocess.Popen[bytes]:
+    """Start the window on ``path`` in a session of its own (a Ctrl+C in the script leaves it open)."""
+    return subprocess.Popen(window_command(path), stdin=subprocess.DEVNULL, start_new_session=True)

@@ -7,6 +7,7 @@ longest T seen (sequence lengths may vary per step, e.g. Seq2Seq batches).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,13 @@ class Summaries:
 
     def __len__(self) -> int:
         return int(self.step.shape[0])
+
+    def select(self, names: list[str] | tuple[str, ...]) -> Summaries:
+        """These steps with only the parts ``names`` (arrays shared), like StepRecord.select."""
+        missing = [n for n in names if n not in self.parts]
+        if missing and len(self):
+            raise KeyError(f"no part {missing[0]!r} in these summaries (parts: {', '.join(self.parts)})")
+        return dataclasses.replace(self, parts={n: self.parts[n] for n in names if n in self.parts})
 
     @property
     def h_grad_norm(self) -> np.ndarray:

@@ -71,3 +71,20 @@ def write_attached_weights(
         own = {k[len(path) + 1 :]: v for k, v in full.items() if k.rsplit(".", 1)[0] == path}
         written.append(_atomic(base.with_name(f"{base.name}.{path}.pt"), "wb", _saver(own)))
     return written
+
+
+def write_step_weights(
+    session: Any, step: int, base: str | os.PathLike[str], fmt: str, *, branch: int | str | None = None
+) -> list[Path]:
+    """The weights at the start of step ``step`` of an open sessions.Session (``step`` = the step
+    count: after the last step), as files: an attached run's stored weights (a checkpointed step
+    only; SessionError naming the nearest ones), or rnnscope's own model rebuilt by replay."""
+    from rnnscope.sessions.errors import SessionError
+
+    if session.external:
+        return write_attached_weights(session.weights_at(step), base, fmt)
+    n = session.length(branch)
+    if not 0 <= step <= n:
+        name = session.branch.name if branch is None else branch
+        raise SessionError(session.path, f"has no step {step} on branch {name!r} (weights at 0..{n})")
+    return write_weights(session.trainer_at(step, branch=branch).model, base, fmt)

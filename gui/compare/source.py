@@ -29,6 +29,7 @@ from PySide6.QtCore import QObject, Signal
 from rnnscope.engine.tasks import make_task
 from rnnscope.gui.compare.follow import GrowingHistory, read_new_steps, same_file
 from rnnscope.gui.compare.loader import Loader
+from rnnscope.gui.model.follow import views_of
 from rnnscope.gui.model.history import History
 from rnnscope.sessions.session import Session
 
@@ -68,6 +69,7 @@ class SourceModel(QObject):
         self.loader = Loader(f"compare-{name}", self)
         self.history = GrowingHistory()
         self.config: Any = None
+        self.shape: Any = None  # gui.model.shape.RunShape
         self.task: Any = None
         self.record: Any = None
         self.follow_live = False  # a replay: the views always mark the shown step
@@ -123,8 +125,11 @@ class SourceModel(QObject):
                 branch = session.checkout(src.branch if src.branch is not None else session.branch.id)
                 summ = session.summaries(branch=branch.id)
                 events = session.timeline(branch=branch.id)
-                cfg = session.config_at(max(len(summ) - 1, 0), branch=branch.id)
-                return session, branch, summ, events, cfg, make_task(cfg)
+                views, cfg = views_of(session)  # (a run of the user's own loop: its first view)
+                shape = views[0] if views else None
+                if cfg is None and shape is not None:
+                    summ = summ.select(shape.names)
+                return session, branch, summ, events, (cfg, shape), make_task(cfg) if cfg else None
             except BaseException:
                 session.close()
                 raise
@@ -136,10 +141,11 @@ class SourceModel(QObject):
             self.error = str(exc) or type(exc).__name__
             self.failed.emit(self.error)
             return
-        session, branch, summ, events, cfg, task = result
+        session, branch, summ, events, (cfg, shape), task = result
         self._session = session
         self.branch_id, self.branch_name = branch.id, branch.name
         self.config = cfg
+        self.shape = shape
         self.task = task
         self.history.load(summ, events)
         self.run_changed.emit()
@@ -185,6 +191,8 @@ class SourceModel(QObject):
                 self.failed.emit(f"{self.name}: cannot show step {step}: {exc}")
                 return
             if rec is not None:
+                if self.config is None and self.shape is not None:  # a run of the user's own loop
+                    rec = rec.select([n for n in self.shape.names if n in rec.parts])
                 self.record = rec
                 self.record_changed.emit(rec)
 

@@ -5,6 +5,7 @@ It is made of separate objects, each with its own typed events (gui.model.events
     timeline   Timeline   where the window is, the viewed history and the step shown
     files      RunFiles   new runs, rewinds and branches, opening and saving files
     demos      Demos      a teaching demo's runs and suggestions
+    follower   Follower   a file another process writes (the user's own loop), followed live
     watch      WatchList  the breakpoints and their hits
     busy       Busy       what is in progress (for the progress bar)
     events     AppEvents  playing_changed(bool), error(text), message(text), edit_refused(name, why)
@@ -32,11 +33,13 @@ from rnnscope.engine.breakpoints import Hit
 from rnnscope.gui.model.breakpoints import WatchList
 from rnnscope.gui.model.demos import Demos
 from rnnscope.gui.model.events import Event
+from rnnscope.gui.model.follow import FOLLOWED_RUN, Follower
 from rnnscope.gui.model.history import Event as TimelineMark
 from rnnscope.gui.model.history import History
 from rnnscope.gui.model.jobs import Busy, Done, Jobs, Post
 from rnnscope.gui.model.places import Places
 from rnnscope.gui.model.run_files import RunFiles, describe
+from rnnscope.gui.model.shape import RunShape
 from rnnscope.gui.model.timeline import Timeline
 from rnnscope.gui.model.worker import TrainingWorker
 from rnnscope.sessions.breakpoints import HIT_EVENT
@@ -66,12 +69,14 @@ class AppModel:
         self.busy = Busy()
         self.reader: Session | None = None  # read it only in background jobs (a regeneration holds its lock)
         self._post = post
+        self.post = post  # run a callable on the owner's thread (from any thread)
         self._closed = False
         self.worker = TrainingWorker(lambda kind, payload: post(lambda: self._on_worker(kind, payload)))
         self.jobs = Jobs("loader", post, self.busy)
         self.watch = WatchList(apply=self.worker.set_breakpoints)
         self.files = RunFiles(self)
         self.demos = Demos(self)
+        self.follower = Follower(self)
         self.worker.start()
 
     # ================================================================ threads
@@ -123,6 +128,8 @@ class AppModel:
     # ================================================================ state
     @property
     def playing(self) -> bool:
+        if self.timeline.mode == "follow":
+            return self.follower.playing
         return self.worker.playing
 
     @property
@@ -130,6 +137,8 @@ class AppModel:
         return self.busy.text
 
     def steps_per_second(self) -> float:
+        if self.timeline.mode == "follow":
+            return self.follower.steps_per_second()
         return self.worker.steps_per_second()
 
     # what the views read (the timeline's facts; gui.panels.model.PanelModel)
@@ -160,6 +169,10 @@ class AppModel:
     @property
     def config(self) -> TrainConfig | None:
         return self.timeline.config
+
+    @property
+    def shape(self) -> RunShape | None:
+        return self.timeline.shape
 
     @property
     def task(self) -> Any:
@@ -196,21 +209,37 @@ class AppModel:
     # ================================================================ the tick
     def poll(self) -> None:
         """Called by the window's redraw timer: take the steps the worker finished."""
+        if self.timeline.mode == "follow":
+            self.follower.poll()
+            return
         records = self.worker.take_records()
         if records and self.timeline.live_branch_id == self.timeline.branch_id:
             self.timeline.add_steps(records)  # (viewing another branch: its history stays)
 
     # ================================================================ transport
+    # (following the user's own loop, they are requests to that loop: gui.model.follow)
     def play(self) -> None:
+        if self.timeline.mode == "follow":
+            self.follower.resume()
+            return
         self.ensure_live(self._retry_then(self.worker.play))
 
     def pause(self) -> None:
+        if self.timeline.mode == "follow":
+            self.follower.pause()
+            return
         self.worker.pause()
 
     def step(self, n: int = 1) -> None:
+        if self.timeline.mode == "follow":
+            self.follower.step(n)
+            return
         self.ensure_live(self._retry_then(lambda: self.worker.step(n)))
 
     def run_until(self, step: int) -> None:
+        if self.timeline.mode == "follow":
+            self.follower.step(step - self.timeline.steps)
+            return
         self.ensure_live(lambda: self.worker.run_until(step))
 
     def set_speed(self, steps_per_s: float | None) -> None:
@@ -233,8 +262,12 @@ class AppModel:
         return go
 
     def ensure_live(self, then: Callable[[], None]) -> None:
-        """Make the viewed branch's end the live trainer (resume a replayed file), then ``then()``."""
+        """Make the viewed branch's end the live trainer (resume a replayed file), then ``then()``.
+        A followed file cannot be trained here: that is said, and ``then`` is not run."""
         tl = self.timeline
+        if tl.mode == "follow":
+            self.events.message.emit(FOLLOWED_RUN)
+            return
         if tl.viewing_live:
             if not tl.follow_live:
                 self.go_live()
@@ -270,7 +303,9 @@ class AppModel:
         tl.viewed_step = None
         self.timeline.wanted = None
         n = tl.steps
-        if n and tl.mode == "live":
+        if tl.mode == "follow":
+            self.follower.show_newest()
+        elif n and tl.mode == "live":
             latest = tl.recent.get(n - 1)
             if latest is not None:
                 tl.show(latest)
@@ -286,6 +321,8 @@ class AppModel:
         if not n:
             return
         step = max(0, min(int(step), n - 1))
+        if tl.mode == "follow":
+            step = self.follower.frame_step(step)  # only stored frames can be shown
         if step == n - 1 and tl.viewing_live:
             follow = True
         tl.follow_live = follow
@@ -321,10 +358,16 @@ class AppModel:
                 self.fail(exc, f"cannot show step {step}")
                 return
             if rec is not None:
+                if self.timeline.mode == "follow":
+                    rec = self.follower.select(rec)  # the parts of the view shown
                 self.timeline.remember(rec)
                 self.timeline.show(rec)
 
-        stored = self.recording.frame_every > 0 and step % self.recording.frame_every == 0
+        stored = (
+            step in self.follower.framed
+            if self.timeline.mode == "follow"
+            else self.recording.frame_every > 0 and step % self.recording.frame_every == 0
+        )
         self.background(
             load, done, busy="" if stored else f"regenerating step {step} (replay from a checkpoint)"
         )
@@ -343,6 +386,8 @@ class AppModel:
 
     def edit(self, name: str, value: Any) -> str | None:
         """A live setting, from the next step on. Returns the reason when refused (nothing changes)."""
+        if self.timeline.mode == "follow":
+            return FOLLOWED_RUN
         if name not in LIVE_FIELDS:
             return f"{name} is structural: it needs a new run"
         reason = self.validate(name, value)
@@ -396,6 +441,7 @@ class AppModel:
         if self._closed:
             return
         self._closed = True
+        self.follower.close()  # a paused loop is released first
         self.worker.stop()
         reader, self.reader = self.reader, None
         self.jobs.close(reader.close if reader is not None else None)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnscope.engine import TrainConfig, Trainer
+from rnnscope.gui.model.follow import FOLLOWED_RUN
 from rnnscope.gui.model.history import Event
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.live import LiveSession
@@ -102,6 +103,9 @@ class RunFiles:
         id})`` runs on the owner's thread after."""
         app, tl = self.app, self.app.timeline
         app.worker.pause()
+        if tl.mode == "follow":
+            in_session = False  # a followed file is another process's: a new run gets its own
+            app.follower.stop()
         if not in_session:
             app.demos.forget()  # a fresh file is no demo (Demos.start sets it again once started)
         current = tl.path if in_session and tl.mode in ("live", "replay") else None
@@ -185,6 +189,9 @@ class RunFiles:
         path, src = tl.path, tl.branch_id
         if path is None:
             return
+        if tl.mode == "follow":
+            app.events.message.emit(FOLLOWED_RUN)
+            return
         app.worker.pause()
         live_here = tl.live_branch_id is not None
 
@@ -259,9 +266,13 @@ class RunFiles:
         app.background(load, done, busy=f"reading branch {name}")
 
     # ================================================================ files
-    def open(self, path: str | Path) -> None:
+    def open(self, path: str | Path, *, follow: bool = False) -> None:
         """Replay a session file (read-only until you train on). The file is checked first:
-        a file that is not a readable session is refused and the current run goes on."""
+        a file that is not a readable session is refused and the current run goes on.
+
+        A run recorded from the user's own loop (rnnscope.attach) is followed (gui.model.follow):
+        shown live while its script writes it, paused and stepped through the file. ``follow``
+        follows a file of rnnscope's own runs that another process writes (``main.py train --out``)."""
         app, tl = self.app, self.app.timeline
         p = Path(path)
 
@@ -269,15 +280,17 @@ class RunFiles:
             if exc is not None or reader is None:
                 app.events.error.emit(describe(exc) if exc else f"cannot open {p}")
                 return
-            if reader.external:  # refused before the current run is touched
-                reader.close()
-                app.events.error.emit(
-                    f"{p.name} was recorded from your own training loop (rnnscope.attach): the window "
-                    "cannot show such a run yet; `main.py info` and `main.py export` read it"
-                )
-                return
             app.worker.pause()
-            app.command(close_live, lambda _r, e: switch(reader, e))
+            follows = follow or reader.external
+            app.command(
+                close_live, lambda _r, e: switch(reader, e) if not follows else start_following(reader, e)
+            )
+
+        def start_following(reader: Session, exc: BaseException | None) -> None:
+            if exc is not None:
+                app.fail(exc)
+            self._adopt(reader, p)
+            app.follower.start(reader, p)
 
         def close_live(w: TrainingWorker) -> None:
             if w.live is not None:
@@ -287,19 +300,25 @@ class RunFiles:
         def switch(reader: Session, exc: BaseException | None) -> None:
             if exc is not None:
                 app.fail(exc)
-            app.worker.take_records()  # steps of the closed run still in flight
-            old, app.reader = app.reader, reader
-            if old is not None:
-                self._close_later(old)
-            if not app.places.is_unsaved(p):
-                app.places.add_recent(p)
-            app.watch.adopt(reader)  # its breakpoints
-            app.demos.adopt(reader)  # the demo it was made from
+            self._adopt(reader, p)
             b = reader.branch
             tl.move(mode="replay", live_branch_id=None, path=p, device="")
             self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
 
         app.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
+
+    def _adopt(self, reader: Session, p: Path) -> None:
+        """``reader`` (an opened file) becomes the window's: its breakpoints and demo with it."""
+        app = self.app
+        app.worker.take_records()  # steps of the closed run still in flight
+        app.follower.stop()
+        old, app.reader = app.reader, reader
+        if old is not None:
+            self._close_later(old)
+        if not app.places.is_unsaved(p):
+            app.places.add_recent(p)
+        app.watch.adopt(reader)  # its breakpoints (the defaults for a run of your own loop)
+        app.demos.adopt(reader)  # the demo it was made from
 
     def save_as(self, dest: str | Path, on_saved: Callable[[Path], None] | None = None) -> None:
         """Write the session to ``dest`` and go on recording there (an unsaved file is moved).
@@ -311,6 +330,12 @@ class RunFiles:
         dest = Path(dest)
         src = tl.path
         if src is None:
+            return
+        if tl.mode == "follow":
+            app.events.message.emit(
+                f"{Path(src).name} is written by your training script: it is saved already (copy it "
+                "once the loop has detached)"
+            )
             return
         was_playing = app.worker.playing
         app.worker.pause()

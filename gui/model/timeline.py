@@ -10,7 +10,9 @@ concern (napari's EventedModel in miniature, gui.model.events):
     record_changed(rec)    the StepRecord shown (None: nothing yet)
 
 Modes: ``live`` (the training thread records the branch ``live_branch_id``), ``replay`` (a
-file was opened; training resumes into it on the first play, step or edit), ``empty``.
+file was opened; training resumes into it on the first play, step or edit), ``follow`` (a
+file another process writes, a run of the user's own loop: gui.model.follow), ``empty``.
+``shape`` (gui.model.shape) is what the panels are built for: the parts, cells and layers.
 The last ``RECENT`` framed records are kept in memory so scrubbing near the end reads nothing.
 """
 
@@ -25,6 +27,7 @@ from rnnscope.engine.tasks import make_task
 from rnnscope.gui.model.events import Event
 from rnnscope.gui.model.history import History
 from rnnscope.gui.model.places import Places
+from rnnscope.gui.model.shape import RunShape
 
 RECENT = 48
 
@@ -37,13 +40,14 @@ class Timeline:
         self.run_changed: Event[[]] = Event()
         self.history_changed: Event[[]] = Event()
         self.record_changed: Event[[StepRecord | None]] = Event()
-        self.mode = "empty"  # empty | live | replay
+        self.mode = "empty"  # empty | live | replay | follow
         self.path: Path | None = None
         self.branch_id = 0
         self.branch_name = ""
         self.live_branch_id: int | None = None
         self.device = ""
         self.config: TrainConfig | None = None
+        self.shape: RunShape | None = None
         self.task: Any = None
         self.history = History()
         self.record: StepRecord | None = None
@@ -89,12 +93,20 @@ class Timeline:
         self.config = config
         self.config_changed.emit()
 
-    def set_run(self, branch_id: int, branch_name: str, config: TrainConfig | None) -> None:
-        """Show another run or branch from its start (views rebuild); ``config`` None keeps it."""
+    def set_run(
+        self, branch_id: int, branch_name: str, config: TrainConfig | None, shape: RunShape | None = None
+    ) -> None:
+        """Show another run or branch from its start (views rebuild). ``shape`` given: a run
+        with those parts and ``config`` (None for a run of the user's own loop, which has no
+        rnnscope config and no task); else the parts of ``config``, and ``config`` None keeps it."""
         self.branch_id, self.branch_name = branch_id, branch_name
-        if config is not None:
+        if shape is not None:
+            self.config, self.shape = config, shape
+            self.task = make_task(config) if config is not None else None
+        elif config is not None:
             changed = self.config is None or config != self.config
             self.config = config
+            self.shape = RunShape.of_config(config)
             if changed or self.task is None:
                 self.task = make_task(config)
         self.recent.clear()
@@ -109,6 +121,7 @@ class Timeline:
         self.history.truncate(k)
         self.recent = OrderedDict((s, r) for s, r in self.recent.items() if s < k)
         self.branch_id, self.branch_name, self.config = branch_id, branch_name, config
+        self.shape = RunShape.of_config(config)
         self.follow_live = True
         self.viewed_step = None
 

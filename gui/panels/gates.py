@@ -45,8 +45,9 @@ CELL_NOTES = {
 }
 
 
-def gate_names(cfg: Any) -> list[str]:
-    cells = list(dict.fromkeys(cfg.cells.values()))
+def gate_names(shape: Any) -> list[str]:
+    """The heatmaps of a run's parts (a gui.model.shape.RunShape): each cell's gates, once."""
+    cells = list(dict.fromkeys(shape.cells.values()))
     names: list[str] = []
     for cell in cells:
         for n in GATE_NAMES[cell] or ("tanh'",):
@@ -82,12 +83,12 @@ class GatesPanel(Panel):
     # ------------------------------------------------------------ updates
     def _update_run(self) -> None:
         self._drawn = None
-        cfg = self.controller.config
-        if cfg is None:
+        shape = self.controller.shape
+        if shape is None:
             return
-        self.layer.set_layers(cfg.layers)
-        names = gate_names(cfg)
-        cells = set(cfg.cells.values())
+        self.layer.set_layers(shape.layers)
+        names = gate_names(shape)
+        cells = set(shape.cells.values())
         self.note.setText("   ".join(CELL_NOTES[c] for c in sorted(cells)))
         self.note.setToolTip("\n".join(f"{n}: {TIPS[n]}" for n in names))
         if names == self._names:

@@ -110,9 +110,9 @@ class GradientFlowPanel(Panel):
         self.refresh()
 
     def _update_run(self) -> None:
-        cfg = self.controller.config
-        self.layer.set_layers(cfg.layers if cfg is not None else 1)
-        lstm = cfg is not None and "lstm" in cfg.cells.values()
+        shape = self.controller.shape
+        self.layer.set_layers(shape.layers if shape is not None else 1)
+        lstm = shape is not None and shape.has_cell_state
         self.c_curve.setVisible(lstm)
         title = "reaching t: " + swatch("‖∂L/∂hₜ‖", colormaps.ORANGE)
         if lstm:

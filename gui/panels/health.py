@@ -228,10 +228,9 @@ class HealthPanel(Panel):
         for r in (*self.y_ranges.values(), self.loss_axis, self.metric_axis):
             r.reset()
         self._titles_for = None
-        cfg = self.controller.config
-        if cfg is not None:
-            parts = ["encoder", "decoder"] if cfg.is_seq2seq else ["rnn"]
-            self.where.set_parts(parts, cfg.layers)
+        shape = self.controller.shape
+        if shape is not None:
+            self.where.set_parts(shape.names, shape.layers)
 
     def _update_history(self) -> None:
         h = self.controller.history

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from rnnscope.engine import StepRecord, TrainConfig
     from rnnscope.engine.tasks import Task
     from rnnscope.gui.model.history import History
+    from rnnscope.gui.model.shape import RunShape
 
 
 class PanelModel(Protocol):
@@ -30,7 +31,10 @@ class PanelModel(Protocol):
     def record(self) -> StepRecord | None: ...  # the shown step
 
     @property
-    def config(self) -> TrainConfig | None: ...  # the shown run's
+    def config(self) -> TrainConfig | None: ...  # the shown run's (None: a run of the user's own loop)
+
+    @property
+    def shape(self) -> RunShape | None: ...  # the parts shown, their cells and layers
 
     @property
     def history(self) -> History: ...  # every step's summary of the shown branch

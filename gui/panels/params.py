@@ -142,7 +142,14 @@ class ParamsPanel(QWidget):
     # ------------------------------------------------------------ sync from the run
     def _update_config(self, *_: Any) -> None:
         cfg: TrainConfig | None = self.controller.config
+        followed = self.controller.mode == "follow"
+        self.tree.setEnabled(cfg is not None or not followed)
         if cfg is None:
+            if followed:  # a run of the user's own loop: its settings are the user's script's
+                self._show_status(
+                    "This run is your own training loop's: its settings live in your script. "
+                    "File ▸ Properties shows what the file records about the model."
+                )
             return
         self._syncing = True
         data_task = bool(TASKS[cfg.task].reads_data)

@@ -24,6 +24,12 @@ from rnnscope.gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 GOOD, BAD, PLAIN = "#3fbf6f", "#ff5c5c", "#d0d0d0"
 
 
+OWN_LOOP = (
+    "A run of your own training loop: rnnscope sees your model's recurrent layers, not its data. "
+    "The other panels show sample 0 of each probed batch."
+)
+
+
 class SamplePanel(Panel):
     title = "Sample"
 
@@ -78,7 +84,8 @@ class SamplePanel(Panel):
 
     def _update_run(self) -> None:
         task = self.controller.task
-        self.caption.setText(task.describe() if task is not None else "")
+        own_loop = task is None and self.controller.config is None and self.controller.shape is not None
+        self.caption.setText(task.describe() if task is not None else OWN_LOOP if own_loop else "")
         continuous = task is not None and task.kind == "continuous"
         self.stack.setCurrentWidget(self.plot if continuous else self.stack.widget(0))
         self.plot.setLabel("left", task.value_label() if continuous and task is not None else "")
@@ -94,7 +101,8 @@ class SamplePanel(Panel):
         if rec is None or task is None:
             self.grid.set_rows([], -1)
             self.labels.sync()
-            self.summary.setText("Press Space to train (or → for one step).")
+            own_loop = self.controller.config is None and self.controller.shape is not None
+            self.summary.setText("" if own_loop else "Press Space to train (or → for one step).")
             return
         if rec.probe is None:
             return  # no frame on this step: keep the last sample

@@ -54,11 +54,11 @@ class StatesPanel(Panel):
         self._drawn = None
         for m in self.maps.values():
             m.reset_scale()
-        cfg = self.controller.config
-        if cfg is None:
+        shape = self.controller.shape
+        if shape is None:
             return
-        self.layer.set_layers(cfg.layers)
-        lstm = "lstm" in cfg.cells.values()
+        self.layer.set_layers(shape.layers)
+        lstm = shape.has_cell_state
         fields = ["c", "h", "dc", "dh"] if lstm else ["h", "dh"]
         if fields == self._fields:
             return

@@ -90,6 +90,10 @@ def run_gui(args: Any) -> int:
     if session is not None and not Path(session).is_file():
         sys.stderr.write(f"rnnscope: error: {session}: no such session file\n")
         return 2
+    follow = bool(getattr(args, "follow", False))
+    if follow and session is None:
+        sys.stderr.write("rnnscope: error: --follow needs the session file to follow\n")
+        return 2
     from rnnscope.engine import native
 
     try:
@@ -106,7 +110,7 @@ def run_gui(args: Any) -> int:
     settings.prune_unsaved()
     win = MainWindow(interactive=not screenshot, restore_layout=not screenshot)
     if session is not None:
-        win.open_path(session)
+        win.open_path(session, follow=follow)
     else:
         win.start_demo(demo)
     freeze_startup_heap()
@@ -116,7 +120,7 @@ def run_gui(args: Any) -> int:
             app,
             win,
             screenshot,
-            demo.steps_hint if steps is None else int(steps),
+            (0 if session is not None else demo.steps_hint) if steps is None else int(steps),
             from_session=session is not None,
             timeout=float(getattr(args, "timeout", None) or SCREENSHOT_TIMEOUT),
         )
@@ -199,9 +203,17 @@ def take_screenshot(
     win.show()
     code = 0
     try:
-        if from_session:
+        if from_session:  # (a followed file: until it has ``steps`` steps)
             ok = _wait(
-                app, win, lambda: c.mode == "replay" and c.record is not None and not c.busy_text, timeout
+                app,
+                win,
+                lambda: (
+                    c.mode in ("replay", "follow")
+                    and c.record is not None
+                    and not c.busy_text
+                    and (c.mode == "replay" or c.steps >= steps)
+                ),
+                timeout,
             )
             if not ok:
                 _fail("the session to open", c, win, timeout)

@@ -38,7 +38,7 @@ from rnnscope.gui.shell.properties import PropertiesDialog
 from rnnscope.gui.shell.status import StatusBar
 from rnnscope.gui.shell.transport import TransportBar
 from rnnscope.sessions.export import write_record
-from rnnscope.sessions.weights_export import write_weights
+from rnnscope.sessions.weights_export import write_step_weights
 
 REDRAW_MS = 33
 # engine.demos panel ids -> this window's docks (the first one found is raised; others ignored)
@@ -393,8 +393,9 @@ class MainWindow(QMainWindow):
         for name, action in self.demo_actions.items():
             action.setText(DEMOS[name].title_for(lang))
 
-    def open_path(self, path: str | Path) -> None:
-        self.controller.files.open(path)
+    def open_path(self, path: str | Path, *, follow: bool = False) -> None:
+        """Show a session file; a run of the user's own loop (or with ``follow``) is followed live."""
+        self.controller.files.open(path, follow=follow)
 
     def open_dialog(self) -> None:
         start = (
@@ -469,7 +470,7 @@ class MainWindow(QMainWindow):
 
         def work() -> list[Path]:
             reader.wait_for(step, branch=branch, timeout=10.0)  # steps not committed yet
-            return write_weights(reader.trainer_at(step, branch=branch).model, base, fmt)
+            return write_step_weights(reader, step, base, fmt, branch=branch)
 
         def done(files: list[Path] | None, exc: BaseException | None) -> None:
             if exc is not None or files is None:
@@ -596,7 +597,14 @@ class MainWindow(QMainWindow):
         cfg = c.config
         name = Path(c.path).name if c.path is not None else "no session"
         what = f" — {cfg.cell}/{cfg.task}, H={cfg.hidden_size}, L={cfg.layers}" if cfg is not None else ""
+        followed = c.mode == "follow"
+        if followed and cfg is None and c.shape is not None:
+            parts = ", ".join(f"{p.name} ({p.cell.upper()} H={p.hidden} L={p.layers})" for p in c.shape.parts)
+            what = f" — your training loop: {parts}"
         self.setWindowTitle(f"rnnscope — {name}{' (unsaved)' if c.unsaved else ''}{what}")
+        for key in ("continue", "reset", "save_as"):  # a followed run is another process's
+            self.actions_by_name[key].setEnabled(not followed)
+        self.transport.update_views(c.follower.views if followed else [], c.follower.view)
         try:
             branches = c.files.branches()
         except Exception:  # the file is being moved (Save As): try again on the next change

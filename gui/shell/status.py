@@ -88,6 +88,7 @@ class StatusBar(QStatusBar):
             c.unsaved,
             c.mode,
             native.building(),
+            c.follower.state() if c.mode == "follow" else "",
         )
         if state == self._last:
             return
@@ -102,12 +103,18 @@ class StatusBar(QStatusBar):
         else:
             self.labels["step"].setText("step —")
             self.labels["loss"].setText("loss —")
-        if c.playing:
+        if c.mode == "follow":  # the user's own loop, in another process
+            state = c.follower.state()
+            self.labels["speed"].setText(f"{speed:.1f} steps/s" if c.playing and speed else "following")
+            self.labels["speed"].setToolTip(state)
+            self.labels["device"].setText(state)
+        elif c.playing:
             self.labels["speed"].setText(f"{speed:.1f} steps/s")
         else:
             self.labels["speed"].setText("paused" if c.mode == "live" else c.mode)
         building = " · building CPU kernels (first run only)…" if native.building() else ""
-        self.labels["device"].setText(f"device {c.device or '—'}{building}")
+        if c.mode != "follow":
+            self.labels["device"].setText(f"device {c.device or '—'}{building}")
         self.labels["device"].setToolTip(self._numerics_tip())
         self.labels["branch"].setText(f"branch {c.branch_name or '—'}")
         name = Path(c.path).name if c.path is not None else "—"

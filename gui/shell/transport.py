@@ -107,6 +107,15 @@ class TransportBar(QWidget):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             self.buttons[key] = b
             lay.addWidget(b)
+        self.view_label = QLabel("module")
+        self.view = QComboBox()
+        self.view.setToolTip(
+            "the attached module shown (your model's modules differ in layers or hidden size: one at a time)"
+        )
+        self.view.currentIndexChanged.connect(self._on_view)
+        lay.addWidget(self.view_label)
+        lay.addWidget(self.view)
+        self.update_views([], 0)
         lay.addWidget(QLabel("branch"))
         self.branch = QComboBox()
         self.branch.setMinimumWidth(110)
@@ -131,7 +140,8 @@ class TransportBar(QWidget):
         if n == 0:
             self.position.setText("no steps yet")
         else:
-            where = "live" if c.follow_live and c.mode == "live" else "viewing"
+            following = c.follow_live and c.mode in ("live", "follow")
+            where = ("following" if c.mode == "follow" else "live") if following else "viewing"
             self.position.setText(f"step {shown if shown is not None else '—'} / {n - 1}  ({where})")
         colours = {
             "edit": colormaps.EDIT,
@@ -147,6 +157,26 @@ class TransportBar(QWidget):
                 if e.step > 0 or e.kind == "breakpoint"
             ]
         )
+
+    def update_views(self, views: list[Any], current: int) -> None:
+        """The choice of module of a followed run (shown only when there is one to make)."""
+        labels = [v.label for v in views]
+        if labels != [self.view.itemText(i) for i in range(self.view.count())]:
+            self.view.blockSignals(True)
+            self.view.clear()
+            self.view.addItems(labels)
+            self.view.blockSignals(False)
+        if self.view.currentIndex() != current and 0 <= current < len(labels):
+            self.view.blockSignals(True)
+            self.view.setCurrentIndex(current)
+            self.view.blockSignals(False)
+        shown = len(labels) > 1
+        self.view.setVisible(shown)
+        self.view_label.setVisible(shown)
+
+    def _on_view(self, index: int) -> None:
+        if index >= 0:
+            self.controller.follower.set_view(index)
 
     def update_branches(self, branches: list[Any], current: int) -> None:
         self.branch.blockSignals(True)

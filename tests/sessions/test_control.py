@@ -29,15 +29,25 @@ class Net(nn.Module):
         return self.out(self.rnn(x)[0][-1])
 
 
-def test_a_request_holds_only_while_paused_fresh_and_short_of_its_step() -> None:
+def test_a_request_holds_only_while_paused_fresh_and_short_of_its_advance(tmp_path: Path) -> None:
+    path = tmp_path / "r.rnnscope"
+    rnnscope.attach(Net(), path, probe_every=0).detach()
+    listener = control.Listener(path)
     now = 1000.0
-    assert not control.Request().holds(3, now)
-    assert control.Request(pause=True, beat=now).holds(3, now)
-    assert not control.Request(pause=True, beat=now - control.STALE - 1).holds(3, now)  # the window went away
-    assert not control.Request(pause=True, run_to=5, beat=now).holds(4, now)  # still stepping to 5
-    assert control.Request(pause=True, run_to=5, beat=now).holds(5, now)
+    assert not listener.holds(control.Request(), 3, now)
+    assert listener.holds(control.Request(pause=True, seq=1, beat=now), 3, now)
+    stale = control.Request(pause=True, seq=1, beat=now - control.STALE - 1)
+    assert not listener.holds(stale, 3, now)  # the window went away
+    step2 = control.Request(pause=True, advance=2, seq=2, beat=now)
+    assert not listener.holds(step2, 7, now)  # counted from where the loop is: run to 9
+    assert not listener.holds(step2, 8, now)
+    assert listener.holds(step2, 9, now) and listener.holds(step2, 9, now + 1)
+    assert not listener.holds(control.Request(pause=False, seq=3, beat=now), 9, now)
     assert control.Request.parse("{not json") == control.Request()
-    assert control.Request.parse('{"pause": true, "run_to": 2, "beat": 5}') == control.Request(True, 2, 5.0)
+    assert control.Request.parse('{"pause": true, "advance": 2, "seq": 4, "beat": 5}') == control.Request(
+        True, 2, 4, 5.0
+    )
+    listener.close()
 
 
 class Loop:
@@ -86,12 +96,16 @@ def test_pause_step_and_resume_reach_the_loop(tmp_path: Path) -> None:
     latency = time.monotonic() - t0
     held = loop.scope.scope.steps  # steps recorded: the window reads len(session)
     assert 0 < held < loop.steps and latency < 5.0
-    window.send(pause=True, run_to=held + 1)  # one step
+    deadline = time.monotonic() + 5
+    while window.held() != held and time.monotonic() < deadline:
+        time.sleep(0.05)  # the loop says where it waits (within a commit of its recorder)
+    assert window.held() == held
+    window.send(pause=True, advance=1)  # one step
     loop.settled()
     assert loop.scope.scope.steps == held + 1
-    window.send(pause=True, run_to=held + 3)  # three more
+    window.send(pause=True, advance=3)  # three more, counted by the loop
     loop.settled()
-    assert loop.scope.scope.steps == held + 3
+    assert loop.scope.scope.steps == held + 4
     window.close()  # closing the window releases the loop
     loop.thread.join(30)
     assert not loop.thread.is_alive() and loop.done == loop.steps

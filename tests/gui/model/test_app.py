@@ -131,10 +131,10 @@ def test_a_run_steps_seeks_rewinds_saves_and_opens_without_qt(model, tmp_path: P
     scope = rnnscope.attach(net, attached)
     net.rnn(torch.randn(4, 2, 2))[0].sum().backward()
     scope.detach()
-    heard.clear()
-    app.files.open(attached)  # a run of the user's own loop: said so, and the replay goes on
-    owner.until(lambda: any(h.startswith("error ") for h in heard) and owner.idle())
-    assert "your own training loop" in heard[-1] and app.path == dest and app.mode == "replay"
+    app.files.open(attached)  # a run of the user's own loop: followed (tests/gui/model/test_follow.py)
+    owner.until(lambda: app.mode == "follow" and owner.idle() and app.steps == 1)
+    assert app.path == attached and app.config is None and app.shape is not None
+    assert app.shape.names == ["rnn"] and app.task is None and not app.playing
 
 
 def test_a_demo_starts_every_run_and_trains_them_in_turn_without_qt(model) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from rnnscope.engine import StepRecord, TrainConfig, Trainer
 from rnnscope.engine.tasks import Task, make_task
 from rnnscope.gui.model.history import History
+from rnnscope.gui.model.shape import RunShape
 
 
 class FakeModel(QObject):
@@ -20,6 +21,7 @@ class FakeModel(QObject):
     def __init__(self, cfg: TrainConfig) -> None:
         super().__init__()
         self.config: TrainConfig | None = cfg
+        self.shape: RunShape | None = RunShape.of_config(cfg)
         self.task: Task | None = make_task(cfg)
         self.history = History()
         self.record: StepRecord | None = None
