@@ -235,7 +235,9 @@ def attach(
     if int(probe_every) < 0:
         raise ValueError(f"probe_every must be >= 0 (0 = no frames); got {probe_every!r}")
     if window and path is None:
-        raise ValueError("window=True needs a path: the window follows the session file the run is recorded in")
+        raise ValueError(
+            "window=True needs a path: the window follows the session file the run is recorded in"
+        )
     settings = RecordSettings(checkpoint_every=int(checkpoint_every), frame_every=int(probe_every))
     scope = attach_layers(model, strict=strict, optimizer=optimizer)
     if path is None:

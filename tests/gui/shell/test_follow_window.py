@@ -56,7 +56,9 @@ def test_the_window_follows_pauses_and_steps_the_script(qtbot, script) -> None:
     assert c.playing and "your training loop: lstm (LSTM H=32 L=2)" in win.windowTitle()
     assert list(win.panels["gates"].maps) == ["i", "f", "g", "o"]
     assert win.panels["states"]._fields == ["c", "h", "dc", "dh"]
-    assert c.record.has_frame and c.record.step % 10 == 0 and c.record.parts["lstm"].hidden.shape == (2, 20, 32)
+    assert (
+        c.record.has_frame and c.record.step % 10 == 0 and c.record.parts["lstm"].hidden.shape == (2, 20, 32)
+    )
     grown = win.transport.slider.maximum()
     qtbot.waitUntil(lambda: win.transport.slider.maximum() > grown + 5, timeout=60_000)
     assert "following" in win.transport.position.text()
