@@ -129,6 +129,8 @@ class Recording:
         return self.paused_by is None and step % self.settings.checkpoint_every == 0
 
     def took(self, rec: StepRecord, weights: dict[str, Tensor] | None) -> None:
+        if self.control is not None:
+            self.control.check(rec)  # a following window's breakpoints: a hit holds the loop next
         if self.paused_by is not None or self._closed:
             return
         try:
@@ -143,11 +145,12 @@ class Recording:
         if self.control is not None:
             self.waited += self.control.wait(step)
 
-    def _report_held(self, at: int | None) -> None:
+    def _report_held(self, held: control.Held | None) -> None:
         """Tell a window where the loop waits (sessions.control.HELD); never an error for training."""
         if self.paused_by is None:
+            value = held.to_dict() if held is not None else {"at": None, "since": time.time()}
             with contextlib.suppress(RecordingError):  # the next step's write reports it
-                self.recorder.submit_meta(control.HELD, {"at": at, "since": time.time()})
+                self.recorder.submit_meta(control.HELD, value)
 
     # ------------------------------------------------------------------ user
     def retry(self) -> bool:

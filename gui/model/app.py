@@ -77,6 +77,7 @@ class AppModel:
         self.files = RunFiles(self)
         self.demos = Demos(self)
         self.follower = Follower(self)
+        self.watch.changed.connect(self.follower.breakpoints_changed)
         self.worker.start()
 
     # ================================================================ threads

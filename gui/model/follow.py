@@ -66,7 +66,7 @@ class Writer:
     external: bool  # recorded from the user's own loop (the transport can reach it)
     live: bool  # it is recording (it has not detached)
     gone: bool = False  # it said live but its process is not running any more (killed)
-    held: int | None = None  # the step count at which the user's loop waits now
+    held: control.Held | None = None  # where the user's loop waits now (and the hits that stopped it)
 
     def describe(self) -> str:
         if not self.external:
@@ -76,7 +76,8 @@ class Writer:
         if not self.live:
             return "the training loop has detached: the run is complete"
         if self.held is not None:
-            return f"your training loop waits at step {self.held}"
+            why = f" (breakpoint: {self.held.hits[0].name})" if self.held.hits else ""
+            return f"your training loop waits at step {self.held.at}{why}"
         return "your training loop is running"
 
 
@@ -98,8 +99,8 @@ def writer_of(reader: Session) -> Writer:
     live = bool(state.get("live"))
     pid, host = state.get("pid"), state.get("host")
     gone = live and pid is not None and host == socket.gethostname() and not _alive(int(pid))
-    held = (reader.meta_value(control.HELD) or {}).get("at")
-    return Writer(True, live and not gone, gone, None if held is None or not live else int(held))
+    held = control.Held.from_value(reader.meta_value(control.HELD)) if live else None
+    return Writer(True, live and not gone, gone, held)
 
 
 def views_of(reader: Session) -> tuple[list[RunShape], TrainConfig | None]:
@@ -230,6 +231,17 @@ class Follower:
             requester.close()
             return
         self._requester = requester
+        self.breakpoints_changed()  # the loop checks them from its next step on
+
+    def _watched(self) -> BreakpointSet | None:
+        """What the loop is to check on its own steps (nothing while hits only mark, as in a screenshot)."""
+        return self.app.watch.breakpoints.copy() if self.app.worker.pause_on_hit else None
+
+    def breakpoints_changed(self) -> None:
+        """The watched set changed (or the window connected): hand it to the loop."""
+        watched = self._watched()
+        self._last_beat = time.monotonic()
+        self._send(lambda r: r.watch(watched))
 
     def _show_history(self, summ: Summaries, events: list[Any], config: TrainConfig | None) -> None:
         tl = self.app.timeline
@@ -294,9 +306,8 @@ class Follower:
     def poll(self) -> None:
         """On the window's redraw tick: read new steps now and then; keep a pause alive."""
         now = time.monotonic()
-        if self.pause_requested and now - self._last_beat > BEAT_S:
-            self._last_beat = now
-            self._send(lambda r: r.beat())
+        if self._requester is not None and self.writer.live and now - self._last_beat > BEAT_S:
+            self.breakpoints_changed()  # the heartbeat: the window is there (and what it watches)
         if self._reading or self.reader is None or now < self._next_read:
             return
         self._reading = True
@@ -326,6 +337,9 @@ class Follower:
             return
         was_playing = self.playing
         self.writer = fresh.writer
+        held, requester = fresh.writer.held, self._requester
+        if held is not None and held.hits and requester is not None and held.seq == requester.last.seq:
+            self.pause_requested = True  # the loop stopped itself on a breakpoint, at the hit
         self._arrivals.append((time.monotonic(), fresh.start + len(fresh.records)))
         self._caught_up = fresh.ends
         if fresh.start == tl.steps and fresh.records:

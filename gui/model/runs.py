@@ -55,8 +55,28 @@ def cell_text(cfg: TrainConfig) -> str:
     return text + (f" ×{cfg.layers}" if cfg.layers > 1 else "")
 
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def attached_info(external: Mapping[str, Any]) -> ModelInfo:
+    """A run of the user's own loop (a file's ``external`` config): the attached modules'
+    parameters counted from their sizes, as PyTorch lays them out (the rest of the user's
+    model is not known: ``params`` counts the attached modules only)."""
+    recurrent, cells = 0, []
+    for m in external.get("modules", []):
+        g, h, layers = GATES[m["cell"]], int(m["hidden_size"]), int(m["num_layers"])
+        dirs = 2 if m.get("bidirectional") else 1
+        for k in range(layers):
+            inp = int(m["input_size"]) if k == 0 else h * dirs
+            recurrent += dirs * (g * h * (inp + h) + (2 * g * h if m.get("bias", True) else 0))
+        cells.append(m["cell"] + (f" ×{layers}" if layers > 1 else "") + (" bi" if dirs == 2 else ""))
+    return ModelInfo(recurrent, recurrent, "none", ", ".join(cells))
+
+
 def model_info(config: Mapping[str, Any]) -> ModelInfo:
     """Build the configuration's model on the CPU (a Trainer, as training does) and count."""
+    if "external" in config:
+        return attached_info(config["external"])
     cfg = TrainConfig.from_dict(dict(config)).with_changes(device="cpu")
     tr = Trainer(cfg)
     return ModelInfo(tr.param_count(), tr.recurrent_param_count(), tr.task.metric_name, cell_text(cfg))

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 import rnnscope
+from rnnscope.engine.breakpoints import Breakpoint, BreakpointSet
 from rnnscope.sessions import Session, control
 
 
@@ -47,6 +48,31 @@ def test_a_request_holds_only_while_paused_fresh_and_short_of_its_advance(tmp_pa
     assert control.Request.parse('{"pause": true, "advance": 2, "seq": 4, "beat": 5}') == control.Request(
         True, 2, 4, 5.0
     )
+    listener.close()
+
+
+def test_the_loop_checks_the_windows_breakpoints_and_holds_right_after_a_hit(tmp_path: Path) -> None:
+    path = tmp_path / "w.rnnscope"
+    rnnscope.attach(Net(), path, probe_every=0).detach()
+    model = Net()
+    scope = rnnscope.attach(model)  # records made by the attached layers (no file of their own)
+    records = []
+    for _ in range(3):
+        model(torch.randn(5, 3, 2)).sum().backward()
+        records.append(scope.step())
+    scope.detach()
+    watch = BreakpointSet([Breakpoint("expression", expression="step == 2")]).to_dict()
+    listener = control.Listener(path)
+    now = time.time()
+    req = control.Request(pause=False, seq=1, beat=now, watch=watch)
+    assert not listener.holds(req, 0, now)  # (the request read at a boundary)
+    assert listener.check(records[1]) == [] and not listener.holds(req, 2, now)
+    hits = listener.check(records[2])
+    assert [h.step for h in hits] == [2]
+    assert listener.holds(req, 3, now) and listener.holds(req, 3, now + 1)  # until the window answers
+    assert not listener.holds(control.Request(pause=False, seq=2, beat=now, watch=watch), 3, now)
+    stale = control.Request(pause=False, seq=3, beat=now - control.STALE - 1, watch=watch)
+    assert not listener.holds(stale, 3, now) and listener.check(records[2]) == []  # no window: no check
     listener.close()
 
 
@@ -97,9 +123,9 @@ def test_pause_step_and_resume_reach_the_loop(tmp_path: Path) -> None:
     held = loop.scope.scope.steps  # steps recorded: the window reads len(session)
     assert 0 < held < loop.steps and latency < 5.0
     deadline = time.monotonic() + 5
-    while window.held() != held and time.monotonic() < deadline:
+    while getattr(window.held(), "at", None) != held and time.monotonic() < deadline:
         time.sleep(0.05)  # the loop says where it waits (within a commit of its recorder)
-    assert window.held() == held
+    assert window.held() == control.Held(held, window.last.seq, ())
     window.send(pause=True, advance=1)  # one step
     loop.settled()
     assert loop.scope.scope.steps == held + 1

@@ -25,6 +25,7 @@ import rnnscope
 from rnnscope.gui.model import follow
 from rnnscope.gui.model.app import AppModel
 from rnnscope.gui.model.places import Folder
+from rnnscope.gui.model.runs import model_info
 from rnnscope.gui.model.shape import PartShape, RunShape, views_of_external
 from rnnscope.sessions import Session, control
 from rnnscope.sessions.writer import RecordSettings
@@ -120,7 +121,8 @@ def test_the_window_follows_pauses_steps_and_releases_the_users_loop(model, tmp_
     app.pause()  # a request in the file: the loop waits at its next step
     held = loop.settled(owner)
     assert 0 < held < loop.steps and not app.playing and loop.thread.is_alive()
-    owner.until(lambda: app.follower.writer.held == held and app.steps == held, timeout=30)
+    owner.until(lambda: app.follower.writer.held is not None and app.steps == held, timeout=30)
+    assert app.follower.writer.held.at == held and app.follower.writer.held.hits == ()
     assert "waits at step" in app.follower.writer.describe()
     assert app.record is not None and app.record.step == max(s for s in range(held) if s % 5 == 0)
 
@@ -164,10 +166,13 @@ def test_a_breakpoint_hit_pauses_the_loop_and_closing_the_window_releases_it(mod
     assert app.watch.add("expression", expression="step == 40") is None
     loop.thread.start()
     held = loop.settled(owner, timeout=60)
-    assert 40 < held < loop.steps  # the loop was a commit or so ahead when the window saw the hit
-    hits = app.hits
-    assert [h.step for h in hits] == [40] and app.watch.last_hits[0].step == 40
+    assert held == 41  # the loop checked the window's breakpoints itself: it stopped right after step 40
+    owner.until(lambda: app.hits and app.follower.writer.held is not None, timeout=30)
+    assert [h.step for h in app.hits] == [40] and app.watch.last_hits[0].step == 40
+    assert app.follower.writer.held.at == 41 and "breakpoint" in app.follower.state()
     assert not app.playing and app.shown_step == 40
+    app.step()  # the hit answered: one more step, then it holds again
+    assert loop.settled(owner) == 42
 
     app.close()  # the window goes: the loop is released at once (not after control.STALE)
     loop.thread.join(30)
@@ -226,6 +231,8 @@ def test_modules_of_different_sizes_are_shown_one_at_a_time(model, tmp_path: Pat
     owner.until(lambda: app.shape is views[1] and app.record is not None and not app.busy.text, timeout=60)
     assert list(app.record.parts) == ["dec"] and app.record.cell.shape == (2, 5, 4)
     assert list(app.history.parts) == ["dec"] and app.history.layers == 2
+    with Session.open(path) as s:  # the Runs dock counts the attached modules' parameters
+        assert model_info(s.branch.config).recurrent == sum(p.numel() for p in net.parameters())
 
     same = views_of_external(
         [

@@ -66,7 +66,7 @@ def test_the_window_follows_pauses_and_steps_the_script(qtbot, script) -> None:
 
     win.actions_by_name["play"].trigger()  # Pause: the script waits at its next step
     qtbot.waitUntil(lambda: c.follower.writer.held is not None, timeout=30_000)
-    held = c.follower.writer.held
+    held = c.follower.writer.held.at
     qtbot.waitUntil(lambda: c.steps == held, timeout=30_000)
     qtbot.wait(1500)
     assert recorded(path) == held and proc.poll() is None and not c.playing
@@ -74,7 +74,10 @@ def test_the_window_follows_pauses_and_steps_the_script(qtbot, script) -> None:
     assert f"waits at step {held}" in win.status.labels["device"].text()
 
     win.actions_by_name["step"].trigger()  # one step of the script
-    qtbot.waitUntil(lambda: c.steps == held + 1 and c.follower.writer.held == held + 1, timeout=30_000)
+    qtbot.waitUntil(
+        lambda: c.steps == held + 1 and getattr(c.follower.writer.held, "at", None) == held + 1,
+        timeout=30_000,
+    )
     assert recorded(path) == held + 1
 
     win.transport.slider.setValue(3)  # an unprobed step: the nearest stored frame is shown
@@ -84,6 +87,7 @@ def test_the_window_follows_pauses_and_steps_the_script(qtbot, script) -> None:
     params = win.panels["params"]
     assert not params.tree.isEnabled() and "your own training loop" in params.status.text()
 
+    assert win.errors == []
     win.close()  # the script goes on at once
     qtbot.waitUntil(lambda: recorded(path) > held + 5, timeout=60_000)
     assert not c.threads_alive
