@@ -267,6 +267,8 @@ class HealthPanel(Panel):
         self._titles_for = key
         set_title(self.loss_plot, "loss (log axis)" if key[0] else "loss")
         name = metric_name or "metric"
+        if name == "none":  # a run of the user's own loop: rnnscope knows its loss only
+            name = "metric (your loop reports only its loss)"
         set_title(self.metric_plot, f"{name} (log axis)" if key[1] else name)
         self.metric_plot.setToolTip(name)
 

@@ -142,13 +142,18 @@ class ParamsPanel(QWidget):
     # ------------------------------------------------------------ sync from the run
     def _update_config(self, *_: Any) -> None:
         cfg: TrainConfig | None = self.controller.config
-        followed = self.controller.mode == "follow"
-        self.tree.setEnabled(cfg is not None or not followed)
+        own_loop = cfg is None and self.controller.mode == "follow"
+        self.tree.setVisible(not own_loop)  # rnnscope's settings are not that run's
         if cfg is None:
-            if followed:  # a run of the user's own loop: its settings are the user's script's
+            if own_loop:
+                shape = self.controller.shape
+                parts = "".join(
+                    f"\n  {p.name}: {p.cell.upper()}, hidden {p.hidden}, {p.layers} layer(s)"
+                    for p in (shape.parts if shape is not None else ())
+                )
                 self._show_status(
-                    "This run is your own training loop's: its settings live in your script. "
-                    "File ▸ Properties shows what the file records about the model."
+                    "This run is your own training loop's: its settings live in your script.\n"
+                    f"Recorded modules:{parts}\nFile ▸ Properties shows all the file records."
                 )
             return
         self._syncing = True

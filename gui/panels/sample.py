@@ -85,6 +85,7 @@ class SamplePanel(Panel):
     def _update_run(self) -> None:
         task = self.controller.task
         own_loop = task is None and self.controller.config is None and self.controller.shape is not None
+        self.stack.setVisible(not own_loop)  # its inputs are not recorded
         self.caption.setText(task.describe() if task is not None else OWN_LOOP if own_loop else "")
         continuous = task is not None and task.kind == "continuous"
         self.stack.setCurrentWidget(self.plot if continuous else self.stack.widget(0))

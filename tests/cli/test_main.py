@@ -77,7 +77,10 @@ def test_every_run_setting_has_a_help_with_its_default_and_range(capsys: pytest.
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["trian"], "unknown command 'trian' (did you mean 'train'?); commands: gui, train, info, export"),
+        (
+            ["trian"],
+            "unknown command 'trian' (did you mean 'train'?); commands: gui, open, train, info, export",
+        ),
         (["inof", "x.rnnscope"], "unknown command 'inof' (did you mean 'info'?)"),
         (["missing.rnnscope"], "missing.rnnscope: no such session file"),
         (
@@ -86,6 +89,9 @@ def test_every_run_setting_has_a_help_with_its_default_and_range(capsys: pytest.
         ),
         (["train", "--cell", "transformer"], "invalid choice: 'transformer' (choose from rnn, lstm, gru)"),
         (["--demo", "nope"], "unknown demo 'nope'; demos: lstm-copy"),
+        (["open"], "the following arguments are required: session"),
+        (["open", "missing.rnnscope", "--follow"], "missing.rnnscope: no such session file"),
+        (["--follow"], "--follow needs the session file to follow"),
     ],
 )
 def test_mistakes_are_named_in_one_line(

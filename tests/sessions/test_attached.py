@@ -313,3 +313,39 @@ def test_grads_zeroed_before_step_keep_the_measured_norm(tmp_path: Path, set_to_
     rec = scope.step(loss)
     scope.detach()
     assert rec is not None and rec.grad_norm > 0 and rec.grad_norm_clipped == rec.grad_norm
+
+
+def test_window_true_starts_the_window_on_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rnnscope.sessions import attached
+
+    started: list[list[str]] = []
+
+    class Started:
+        def __init__(self, argv: list[str], **kwargs: object) -> None:
+            assert kwargs["start_new_session"] is True  # a Ctrl+C in the script leaves it open
+            started.append(argv)
+
+    monkeypatch.setattr(attached.subprocess, "Popen", Started)
+    path = tmp_path / "w.rnnscope"
+    net = Net()
+    scope = rnnscope.attach(net, path, window=True)
+    assert started == [attached.window_command(path)] and isinstance(scope.window, Started)
+    net(torch.randn(2, 5, 3)).sum().backward()
+    scope.step()
+    scope.detach()
+    with pytest.raises(ValueError, match="window=True needs a path"):
+        rnnscope.attach(Net(), window=True)
+    monkeypatch.undo()
+
+    # and that command opens the window on the file (offscreen, saved as a picture to end it)
+    png = tmp_path / "w.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "RNNSCOPE_CONFIG_DIR": str(tmp_path / "config")}
+    done = subprocess.run(
+        [*attached.window_command(path), "--screenshot", str(png), "--timeout", "120"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert png.stat().st_size > 10_000

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnscope.engine import TrainConfig
 from rnnscope.sessions import Session
+from tests.gui.conftest import TINY
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,9 +87,13 @@ def test_the_window_follows_pauses_and_steps_the_script(qtbot, script) -> None:
     assert np.isfinite(c.history.series("loss")).all()
 
     params = win.panels["params"]
-    assert not params.tree.isEnabled() and "your own training loop" in params.status.text()
+    assert params.tree.isHidden() and "your own training loop" in params.status.text()
+    assert "lstm: LSTM, hidden 32, 2 layer(s)" in params.status.text()
 
     assert win.errors == []
-    win.close()  # the script goes on at once
-    qtbot.waitUntil(lambda: recorded(path) > held + 5, timeout=60_000)
+    c.files.new_run(TrainConfig(**TINY))  # leaving the followed run: the script goes on at once
+    qtbot.waitUntil(lambda: c.mode == "live" and recorded(path) > held + 5, timeout=60_000)
+    assert not params.tree.isHidden() and c.shape is not None and c.shape.names == ["rnn"]
+    assert win.actions_by_name["continue"].isEnabled() and c.follower.reader is None
+    win.close()
     assert not c.threads_alive
