@@ -55,6 +55,7 @@ class Capture:
     c0: Tensor | None = None  # (B, H)
     dh: Tensor | None = None  # (T, B, H) total dL/dh_t
     dc: Tensor | None = None  # (T, B, H) total dL/dc_t (LSTM)
+    nonlinearity: str = "tanh"  # an RNN's: tanh, or relu (set before the forward; no C++ loop for relu)
 
 
 def _zeros_if_none(g: Tensor | None, like: Tensor) -> Tensor:
@@ -62,14 +63,16 @@ def _zeros_if_none(g: Tensor | None, like: Tensor) -> Tensor:
 
 
 class RNNRecurrence(torch.autograd.Function):
-    """h_t = tanh(xp_t + W_hh h_{t-1} + b_hh)."""
+    """h_t = tanh(xp_t + W_hh h_{t-1} + b_hh), or relu(...) when ``cap.nonlinearity`` says so
+    (the torch loops: the C++ ones are tanh only)."""
 
     @staticmethod
     def forward(ctx: FunctionCtx, xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, cap: Capture) -> Tensor:
-        if native.use_native(xp):
+        relu = cap.nonlinearity == "relu"
+        if native.use_native(xp) and not relu:
             hs = native.ops().rnn_forward(xp, h0, w_hh, b_hh)
         else:
-            hs = loops.rnn_forward(xp, h0, w_hh, b_hh)
+            hs = loops.rnn_forward(xp, h0, w_hh, b_hh, relu)
         ctx.save_for_backward(hs, h0, w_hh)
         ctx.cap = cap  # type: ignore[attr-defined]
         cap.h, cap.h0 = hs.detach(), h0  # detached: cap must not hold the output (see Capture)
@@ -80,10 +83,11 @@ class RNNRecurrence(torch.autograd.Function):
         hs, h0, w_hh = ctx.saved_tensors
         cap: Capture = ctx.cap
         g_h = _zeros_if_none(g_h, hs)
-        if native.use_native(hs):
+        relu = cap.nonlinearity == "relu"
+        if native.use_native(hs) and not relu:
             dpre, dh_all, dh_rec = native.ops().rnn_backward(g_h, hs, w_hh)
         else:
-            dpre, dh_all, dh_rec = loops.rnn_backward(g_h, hs, w_hh)
+            dpre, dh_all, dh_rec = loops.rnn_backward(g_h, hs, w_hh, relu)
         cap.dh = dh_all
         flat = dpre.reshape(-1, dpre.shape[-1])
         d_w = flat.t().mm(shift_in(h0, hs).reshape(-1, hs.shape[-1]))

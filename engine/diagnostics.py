@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from rnnscope.engine import native, numerics
+from rnnscope.engine import loops, native, numerics
 from rnnscope.engine.cells import Capture
 from rnnscope.engine.record import NonFinite
 
@@ -54,7 +54,7 @@ def _jacobian_factors(cell: str, cap: Capture, b: int, w_hh: Tensor) -> tuple[Te
     h = cap.h[:, b]  # (T, H)
     H = h.shape[1]
     if cell == "rnn":
-        return 1.0 - h * h, None
+        return loops.rnn_derivative(h, cap.nonlinearity == "relu"), None
     assert cap.act is not None and cap.hp is not None
     act = cap.act[:, b]
     r, z, n = act.split(H, dim=1)

@@ -20,8 +20,8 @@ def shift_in(first: Tensor, seq: Tensor) -> Tensor:
     return torch.cat([first.unsqueeze(0), seq[:-1]], dim=0)
 
 
-def rnn_forward(xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
-    """-> hs (T, B, H)."""
+def rnn_forward(xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, relu: bool = False) -> Tensor:
+    """-> hs (T, B, H); ``relu``: h_t = relu(pre_t) (nn.RNN's nonlinearity="relu") instead of tanh."""
     pre = xp + b_hh  # (T, B, H), new storage the loop fills in place
     w_t = w_hh.t()
     hs = torch.empty_like(pre)
@@ -29,13 +29,19 @@ def rnn_forward(xp: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
     for t in range(xp.shape[0]):
         p = pre[t]
         p.addmm_(h, w_t)
-        h = torch.tanh(p, out=hs[t])
+        h = torch.clamp(p, min=0, out=hs[t]) if relu else torch.tanh(p, out=hs[t])
     return hs
 
 
-def rnn_backward(g_h: Tensor, hs: Tensor, w_hh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def rnn_derivative(hs: Tensor, relu: bool = False) -> Tensor:
+    """The nonlinearity's derivative at each pre-activation, from its output h_t: tanh' = 1 - h_t^2;
+    relu' = 1 where h_t > 0 (0 at and below 0, as autograd takes it)."""
+    return (hs > 0).to(hs.dtype) if relu else 1.0 - hs * hs
+
+
+def rnn_backward(g_h: Tensor, hs: Tensor, w_hh: Tensor, relu: bool = False) -> tuple[Tensor, Tensor, Tensor]:
     """-> (dL/dpre (T, B, H), total dL/dh_t (T, B, H), dL/dh0 (B, H))."""
-    deriv = 1.0 - hs * hs  # tanh'(pre_t) = 1 - h_t^2
+    deriv = rnn_derivative(hs, relu)
     dpre = torch.empty_like(hs)
     dh_all = torch.empty_like(hs)
     dh_rec = torch.zeros_like(hs[0])

@@ -61,6 +61,7 @@ def describe(scope: Scope, model: nn.Module, optimizer: Any, probe_every: int) -
                 {
                     "path": path,
                     "cell": m.cell,
+                    "nonlinearity": m.nonlinearity,
                     "input_size": m.input_size,
                     "hidden_size": m.hidden_size,
                     "num_layers": m.num_layers,

@@ -91,6 +91,8 @@ def external_report(ext: dict[str, Any]) -> list[str]:
     ]
     for m in ext.get("modules", []):
         bits = f"{m['cell']} {m['input_size']}->{m['hidden_size']}, {m['num_layers']} layer(s)"
+        if m.get("nonlinearity") == "relu":
+            bits += ", relu"
         if m.get("bidirectional"):
             bits += ", bidirectional"
         lines.append(f"  {m['path']}: {bits}")

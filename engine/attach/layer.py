@@ -10,7 +10,8 @@ lengths: each sequence's final state is the one at its own last step, padded out
 the global RNG as the torch module on the CPU), ``bias=False`` and ``bidirectional`` (the
 reverse direction runs each sequence from its own end). Every layer and direction leaves a
 ``Capture`` (gates, states, and after backward dL/dh_t and dL/dc_t) in ``last_captures``.
-Not supported, refused by name: ``nonlinearity="relu"`` and ``proj_size > 0``.
+An nn.RNN with ``nonlinearity="relu"`` runs on the torch loops (engine.loops; the C++ ones are
+tanh only). Not supported, refused by name: ``proj_size > 0``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_
 
 from rnnscope.engine.cells import Capture, GRURecurrence, LSTMRecurrence, RNNRecurrence
 
-CELL_OF_MODE = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn"}
+CELL_OF_MODE = {"LSTM": "lstm", "GRU": "gru", "RNN_TANH": "rnn", "RNN_RELU": "rnn"}
 MAX_LAYERS = 4
 
 
@@ -57,8 +58,6 @@ class AttachError(ValueError):
 def check_attachable(module: nn.Module, path: str) -> None:
     if not isinstance(module, nn.RNNBase):
         raise AttachError(f"{path}: a {type(module).__name__}, not an nn.RNN, nn.LSTM or nn.GRU")
-    if module.mode == "RNN_RELU":
-        raise AttachError(f"{path}: nonlinearity='relu' is not supported (rnnscope's RNN is tanh)")
     if module.mode not in CELL_OF_MODE:
         raise AttachError(f"{path}: mode {module.mode!r} is not supported")
     if getattr(module, "proj_size", 0):
@@ -86,6 +85,7 @@ class AttachedRNN(nn.Module):
         self.path = path
         self.cell = CELL_OF_MODE[original.mode]
         self.mode = original.mode
+        self.nonlinearity = "relu" if original.mode == "RNN_RELU" else "tanh"
         self.input_size, self.hidden_size = original.input_size, original.hidden_size
         self.num_layers, self.bias = original.num_layers, original.bias
         self.batch_first, self.dropout = original.batch_first, float(original.dropout)
@@ -147,7 +147,7 @@ class AttachedRNN(nn.Module):
                 k = layer * self.directions + d
                 xd = inp if d == 0 else _reverse_in_lengths(inp, lengths)
                 xp = F.linear(xd, w_ih, b_ih)
-                cap = Capture()
+                cap = Capture(nonlinearity=self.nonlinearity)
                 if self.cell == "lstm":
                     assert c0 is not None
                     h_seq, c_seq = LSTMRecurrence.apply(xp, h0[k], c0[k], w_hh, b_hh, cap)

@@ -27,6 +27,7 @@ class PartShape:
     cell: str  # rnn | lstm | gru
     layers: int
     hidden: int
+    nonlinearity: str = "tanh"  # an RNN's: tanh | relu (nn.RNN(nonlinearity="relu"), attached)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class RunShape:
         return max((p.layers for p in self.parts), default=1)
 
     @property
+    def relu(self) -> bool:
+        """An RNN part computes relu (its derivative is shown in place of tanh's)."""
+        return any(p.cell == "rnn" and p.nonlinearity == "relu" for p in self.parts)
+
+    @property
     def has_cell_state(self) -> bool:
         return any(p.cell == "lstm" for p in self.parts)
 
@@ -65,8 +71,9 @@ def module_parts(module: Mapping[str, Any]) -> list[PartShape]:
     """The parts an attached module records (engine.attach.steps names them): one per direction."""
     path, cell = str(module["path"]), str(module["cell"])
     layers, hidden = int(module["num_layers"]), int(module["hidden_size"])
+    nonlinearity = str(module.get("nonlinearity", "tanh"))
     directions = 2 if module.get("bidirectional") else 1
-    return [PartShape(part_name(path, d), cell, layers, hidden) for d in range(directions)]
+    return [PartShape(part_name(path, d), cell, layers, hidden, nonlinearity) for d in range(directions)]
 
 
 def views_of_external(modules: Sequence[Mapping[str, Any]]) -> list[RunShape]:

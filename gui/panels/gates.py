@@ -3,7 +3,8 @@
 LSTM i, f, g, o; GRU r, z, n (PyTorch's convention: n = tanh(W_in x + r * (W_hn h + b_hn)),
 h_t = (1 - z) * n + z * h_{t-1}, so z ~ 1 keeps the old state). Sigmoid gates use a fixed
 0..1 scale, tanh ones -1..1. A vanilla RNN has no gates: it shows tanh'(a_t) = 1 - h_t^2
-instead (0 = saturated, where the gradient stops). Hovering shows the value under the mouse.
+instead (0 = saturated, where the gradient stops), or for a relu RNN relu'(a_t) = [h_t > 0]
+(0 = a dead unit at that step). Hovering shows the value under the mouse.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ DESCRIPTIONS = {
     "z": "z · update gate (σ)",
     "n": "n · candidate (tanh)",
     "tanh'": "tanh′(aₜ) = 1 − hₜ²",
+    "relu'": "relu′(aₜ) = [hₜ > 0]",
 }
 TIPS = {
     "i": "how much of the candidate g is written into the cell",
@@ -37,11 +39,13 @@ TIPS = {
     "z": "h_t = (1 - z) * n + z * h_{t-1}: z ~ 1 keeps the old state",
     "n": "the candidate state",
     "tanh'": "derivative of tanh at each unit: 0 = saturated, no gradient passes",
+    "relu'": "derivative of relu at each unit: 0 = the unit is off at that step, no gradient passes",
 }
 CELL_NOTES = {
     "lstm": "LSTM: cₜ = f·cₜ₋₁ + i·g,  hₜ = o·tanh(cₜ)",
     "gru": "GRU (PyTorch form): hₜ = (1−z)·n + z·hₜ₋₁ (the course writes z and 1−z the other way round)",
     "rnn": "tanh RNN: hₜ = tanh(W xₜ + U hₜ₋₁ + b) has no gates",
+    "relu": "relu RNN: hₜ = relu(W xₜ + U hₜ₋₁ + b) has no gates",
 }
 
 
@@ -50,7 +54,7 @@ def gate_names(shape: Any) -> list[str]:
     cells = list(dict.fromkeys(shape.cells.values()))
     names: list[str] = []
     for cell in cells:
-        for n in GATE_NAMES[cell] or ("tanh'",):
+        for n in GATE_NAMES[cell] or ("relu'" if shape.relu else "tanh'",):
             if n not in names:
                 names.append(n)
     return names
@@ -89,7 +93,9 @@ class GatesPanel(Panel):
         self.layer.set_layers(shape.layers)
         names = gate_names(shape)
         cells = set(shape.cells.values())
-        self.note.setText("   ".join(CELL_NOTES[c] for c in sorted(cells)))
+        self.note.setText(
+            "   ".join(CELL_NOTES["relu" if c == "rnn" and shape.relu else c] for c in sorted(cells))
+        )
         self.note.setToolTip("\n".join(f"{n}: {TIPS[n]}" for n in names))
         if names == self._names:
             return
@@ -101,7 +107,7 @@ class GatesPanel(Panel):
         cols = 2 if len(names) > 1 else 1
         maps = {}
         for i, name in enumerate(names):
-            sigmoid = name in SIGMOID_GATES or name == "tanh'"
+            sigmoid = name in SIGMOID_GATES or name in ("tanh'", "relu'")
             maps[name] = HeatmapPlot(
                 layout,
                 i // cols,
@@ -118,7 +124,10 @@ class GatesPanel(Panel):
         out: dict[str, np.ndarray] = {}
         gates = rec.gates or {}
         for name in self._names:
-            if name == "tanh'":
+            if name == "relu'":
+                h = rec.hidden
+                out[name] = (h[layer] > 0).astype(h.dtype).T if h is not None else None
+            elif name == "tanh'":
                 h = rec.hidden
                 out[name] = (1.0 - h[layer] ** 2).T if h is not None else None
             elif name in gates:

@@ -8,6 +8,7 @@ at float32 tolerance.
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 
 import pytest
@@ -17,7 +18,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnscope.engine.attach import AttachedRNN, AttachError, attach
 
-MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+MODULES = {
+    "rnn": nn.RNN,
+    "relu": functools.partial(nn.RNN, nonlinearity="relu"),
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+}
 ATOL = 2e-5
 
 
@@ -57,7 +63,7 @@ def compare(ours: nn.Module, theirs: nn.Module, run) -> None:
 
 
 CASES = list(
-    itertools.product(["rnn", "lstm", "gru"], [False, True], [1, 3], [False, True], [True, False])
+    itertools.product(["rnn", "relu", "lstm", "gru"], [False, True], [1, 3], [False, True], [True, False])
 )  # cell, batch_first, layers, bidirectional, bias
 
 
@@ -158,17 +164,17 @@ def test_what_cannot_be_attached_is_named() -> None:
         def __init__(self) -> None:
             super().__init__()
             self.good = nn.GRU(3, 4)
-            self.relu = nn.RNN(3, 4, nonlinearity="relu")
+            self.deep = nn.RNN(3, 4, num_layers=5)
             self.proj = nn.LSTM(3, 4, proj_size=2)
 
     with pytest.raises(
         AttachError,
-        match=r"relu: nonlinearity='relu' is not supported \(rnnscope's RNN is tanh\); proj: proj_size=2 is not supported",
+        match=r"deep: num_layers=5; rnnscope shows 1-4 layers; proj: proj_size=2 is not supported",
     ):
         attach(Two())
-    with pytest.warns(UserWarning, match="left as they are: relu: nonlinearity='relu'"):
+    with pytest.warns(UserWarning, match="left as they are: deep: num_layers=5"):
         scope = attach(Two(), strict=False)
-    assert list(scope.modules) == ["good"] and set(scope.skipped) == {"relu", "proj"}
+    assert list(scope.modules) == ["good"] and set(scope.skipped) == {"deep", "proj"}
     with pytest.raises(AttachError, match=r"holds no nn\.RNN, nn\.LSTM or nn\.GRU"):
         attach(nn.Sequential(nn.Linear(2, 2)))
     with pytest.raises(AttachError, match="a bare LSTM cannot be replaced in place"):
@@ -179,3 +185,34 @@ def test_what_cannot_be_attached_is_named() -> None:
         attach(model)
     with pytest.raises(AttachError, match="num_layers=5"):
         attach(nn.Sequential(nn.LSTM(2, 2, num_layers=5)))
+
+
+def test_a_relu_rnn_records_the_relu_gradient_and_gain() -> None:
+    """nonlinearity="relu": dL/dh_t is the torch module's, and the recurrence gain of a frame is
+    ||diag(h_t > 0) W_hh||, the exact Jacobian of h_t = relu(... + W_hh h_{t-1})."""
+    from rnnscope.engine.diagnostics import jacobian_norms
+
+    torch.manual_seed(3)
+    rnn = nn.RNN(4, 6, nonlinearity="relu")
+    model = nn.Sequential()
+    model.rnn = rnn
+    attach(model)
+    x = torch.randn(9, 3, 4)
+    out, _ = model.rnn(x)
+    out.square().sum().backward()
+    cap = model.rnn.last_captures[0][0]
+    assert cap.nonlinearity == "relu" and cap.dh is not None
+    w_hh = model.rnn.weight_hh_l0.detach()
+    for b in range(3):
+        got = jacobian_norms("rnn", cap, b, w_hh)
+        mask = (cap.h[:, b] > 0).to(w_hh.dtype)  # (T, H)
+        want = torch.linalg.matrix_norm(mask[:, :, None] * w_hh[None], ord=2)
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-7), b
+    # the gradient that reaches the initial state through every relu step is the torch module's
+    ref = copy.deepcopy(rnn)
+    h_ours = torch.randn(1, 3, 6).requires_grad_()
+    h_ref = h_ours.detach().clone().requires_grad_()
+    model.rnn(x, h_ours)[0].square().sum().backward()
+    ref(x, h_ref)[0].square().sum().backward()
+    assert h_ours.grad is not None and h_ref.grad is not None
+    assert h_ours.grad.abs().sum() > 0 and torch.allclose(h_ours.grad, h_ref.grad, atol=ATOL)

@@ -85,3 +85,42 @@ def test_the_sample_view_names_a_data_series_and_its_units(qtbot) -> None:
     axis = panel.plot.getPlotItem().getAxis("left").labelText
     assert axis.startswith("normalised (SUNACTIVITY = ") and "x value)" in axis
     assert "SUNACTIVITY" in panel.plot.getPlotItem().titleLabel.text
+
+
+def test_a_relu_rnn_of_the_users_loop_shows_its_relu_derivative(qtbot, tmp_path) -> None:
+    """An attached nn.RNN(nonlinearity="relu"): the gates view shows relu'(a_t) = [h_t > 0]
+    (not tanh's 1 - h_t^2), the parts and layers come from the file's modules."""
+    import torch
+
+    import rnnscope
+    from rnnscope.gui.model.follow import views_of
+    from rnnscope.sessions import Session
+
+    net = torch.nn.Sequential()
+    net.body = torch.nn.RNN(3, 5, num_layers=2, nonlinearity="relu")
+    path = tmp_path / "relu.rnnscope"
+    scope = rnnscope.attach(net, path, probe_every=1)
+    for _ in range(2):
+        net.body(torch.randn(6, 2, 3))[0].sum().backward()
+        scope.step()
+    scope.detach()
+    with Session.open(path) as s:
+        (shape,), config = views_of(s)
+        records = [s.record(k) for k in range(2)]
+    assert config is None and shape.relu and shape.names == ["body"] and shape.layers == 2
+    model = FakeModel(CFG)
+    model.config, model.task, model.shape = None, None, shape
+    gates = next(d for d in STEP_VIEWS if d.name == "gates").make(DockContext(model, TimeCursor()))
+    qtbot.addWidget(gates)
+    gates.show()
+    model.run_changed.emit()
+    model.history.extend(records)
+    model.history_changed.emit()
+    model.show(records[-1])
+    gates.refresh()
+    maps = {k: m for k, m in heatmaps(gates).items() if m.data is not None}
+    assert list(maps) == ["relu'"] and "relu RNN" in gates.note.text()
+    h = records[-1].hidden[0]  # (T, H) of layer 0
+    want = (h > 0).astype(h.dtype)
+    assert np.array_equal(maps["relu'"].data, want) or np.array_equal(maps["relu'"].data, want.T)
+    assert set(np.unique(want)) == {0.0, 1.0}  # some units off, some on: the map says which
