@@ -112,6 +112,9 @@ class ParamsPanel(QWidget):
         self.tree.setParameters(self.params, showTop=False)
         self.tree.setColumnWidth(0, 128)
         self.status = QLabel("")
+        self.status.setAlignment(
+            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+        )  # (alone when the tree hides)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("padding: 4px;")
         lay = QVBoxLayout(self)

@@ -39,6 +39,9 @@ class SamplePanel(Panel):
         self.caption.setWordWrap(True)
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setStyleSheet("color: #b0b4bb; padding: 2px 4px;")
+        self.caption.setAlignment(
+            Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft
+        )  # (alone on an own loop's run)
         self.summary = info_label(
             "Press Space to train (or → for one step).", "color: #b0b4bb; padding: 2px 4px;"
         )
