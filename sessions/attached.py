@@ -23,7 +23,6 @@ on. A window that follows the file can pause the loop (sessions.control).
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import subprocess
@@ -39,8 +38,9 @@ from rnnscope.engine import native, numerics
 from rnnscope.engine.attach import Scope
 from rnnscope.engine.attach import attach as attach_layers
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import control, provenance, schema
+from rnnscope.sessions import control
 from rnnscope.sessions.errors import RecordingError
+from rnnscope.sessions.start import start_file
 from rnnscope.sessions.writer import Recorder, RecordSettings
 
 EXTERNAL = "external"  # the meta key (and branch config key) of a run recorded from the user's loop
@@ -100,22 +100,15 @@ class Recording:
         self.probe_every = int(config[EXTERNAL]["probe_every"])
         kernels = native.variant()
         fp = numerics.fingerprint(kernels=kernels, device=_device_of(scope), rev=numerics.REVISION)
-        conn = schema.create(path, overwrite=overwrite)
-        conn.execute("BEGIN")
-        conn.execute(
-            "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (0, 'main', NULL, 0, ?, ?)",
-            (time.time(), json.dumps(config)),
+        conn = start_file(
+            path,
+            config=config,
+            settings=settings,
+            kernels=kernels,
+            fingerprint=fp,
+            overwrite=overwrite,
+            meta={EXTERNAL: _writer(live=True)},
         )
-        conn.executemany(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-            [
-                ("settings", json.dumps(settings.to_dict())),
-                ("kernels", json.dumps(kernels)),
-                ("numerics", json.dumps(provenance.encode_entries([provenance.Entry(0, 0, fp)]))),
-                (EXTERNAL, json.dumps(_writer(live=True))),
-            ],
-        )
-        conn.execute("COMMIT")
         self.recorder = Recorder(conn, path, settings)
         self.control = control.Listener(path, report=self._report_held) if follow_requests else None
         self.paused_by: str | None = None  # why recording stopped (None: recording)

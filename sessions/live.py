@@ -31,6 +31,7 @@ from rnnscope.sessions import datasets, provenance, schema
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.replay import TrainerFactory, default_factory, pin_numerics
 from rnnscope.sessions.session import Session
+from rnnscope.sessions.start import start_file
 from rnnscope.sessions.timeline import Branch, owner
 from rnnscope.sessions.writer import Recorder, RecordSettings
 
@@ -67,38 +68,27 @@ class LiveSession:
         kernels = trainer.loops() if hasattr(trainer, "loops") else "torch"
         revision = getattr(trainer, "numerics", numerics.REVISION)
         pin_numerics(trainer, kernels, revision)  # a later resume or replay runs these same numerics
-        conn = schema.create(p, overwrite=overwrite)
         start = int(trainer.step_count)
         fp = (
             trainer.fingerprint() if hasattr(trainer, "fingerprint") else numerics.legacy_fingerprint(kernels)
         )
-        recorded_by = provenance.encode_entries([provenance.Entry(0, start, fp)])
-        root = Branch(0, branch_name, None, start, time.time(), trainer.config.to_dict())
-        conn.execute("BEGIN")
-        conn.execute(
-            "INSERT INTO branches(id, name, parent, fork_step, created, config) VALUES (?, ?, ?, ?, ?, ?)",
-            (root.id, root.name, None, root.fork_step, root.created, json.dumps(root.config)),
-        )
-        data = datasets.data_of(root.config)
-        if data:
-            datasets.write(conn, store.get(data))
+        config = trainer.config.to_dict()
+        data = datasets.data_of(config)
         facts = datasets.facts_of(trainer)
-        if facts:
-            conn.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                (datasets.FACTS_KEY, json.dumps({str(root.id): facts})),
-            )
-        conn.executemany(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-            [
-                ("settings", json.dumps(settings.to_dict())),
-                ("kernels", json.dumps(kernels)),
-                ("numerics", json.dumps(recorded_by)),
-            ],
+        conn = start_file(
+            p,
+            config=config,
+            settings=settings,
+            kernels=kernels,
+            fingerprint=fp,
+            overwrite=overwrite,
+            branch_name=branch_name,
+            fork_step=start,
+            meta={datasets.FACTS_KEY: {"0": facts}} if facts else None,
+            also=(lambda c: datasets.write(c, store.get(data))) if data else None,
         )
-        conn.execute("COMMIT")
         recorder = Recorder(conn, p, settings)
-        recorder.submit_checkpoint(root.id, start, trainer.state_dict())
+        recorder.submit_checkpoint(0, start, trainer.state_dict())
         recorder.flush()
         session = Session.open(p, trainer_factory=trainer_factory)
         return cls(p, trainer, recorder, session, settings)
