@@ -115,7 +115,7 @@ class DifferencePanel(QWidget):
         self.view.scene().sigMouseClicked.connect(self._on_click)
 
     def _on_run(self) -> None:
-        layers = [m.config.layers for m in (self.a, self.b) if m.config is not None]
+        layers = [m.shape.layers for m in (self.a, self.b) if m.shape is not None]
         self.layer.set_layers(min(layers) if layers else 1)
         self._mark()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class RunShape:
+class SideFacts:
     name: str  # "A" or "B"
     opened: bool
     error: str = ""
@@ -24,19 +24,24 @@ class RunShape:
     training: bool = False  # the main window trains it: it grows
 
     @classmethod
-    def of(cls, model: Any) -> RunShape:
+    def of(cls, model: Any) -> SideFacts:
         """From a gui.compare.source.SourceModel."""
-        cfg = model.config
-        if cfg is None:
+        cfg, shape = model.config, model.shape
+        if shape is None:
             return cls(model.name, False, model.error)
-        cell = cfg.cell if not cfg.is_seq2seq else f"seq2seq {cfg.cells['encoder']}→{cfg.cells['decoder']}"
+        if cfg is not None:
+            cell = (
+                cfg.cell if not cfg.is_seq2seq else f"seq2seq {cfg.cells['encoder']}→{cfg.cells['decoder']}"
+            )
+        else:  # a run of the user's own loop: its attached modules' cells
+            cell = "/".join(dict.fromkeys(p.cell for p in shape.parts))
         return cls(
             model.name,
             True,
             model.error,
             model.steps,
             model.history.part_lengths() if model.steps else {},
-            int(cfg.layers),
+            int(shape.layers),
             cell,
             bool(model.training),
         )
@@ -51,7 +56,7 @@ class RunShape:
         return str(self.t)
 
 
-def mismatch_notes(a: RunShape, b: RunShape) -> list[str]:
+def mismatch_notes(a: SideFacts, b: SideFacts) -> list[str]:
     notes = []
     for s in (a, b):
         if s.error:

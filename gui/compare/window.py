@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from rnnscope.gui.compare.difference import DifferencePanel
 from rnnscope.gui.compare.follow import FOLLOW_MS
-from rnnscope.gui.compare.notes import RunShape, mismatch_notes
+from rnnscope.gui.compare.notes import SideFacts, mismatch_notes
 from rnnscope.gui.compare.scales import SharedScale, SharedStepAxis
 from rnnscope.gui.compare.source import CompareSource, SourceModel
 from rnnscope.gui.panels import DOCKS, DockContext, GradientFlowPanel
@@ -214,7 +214,7 @@ class CompareWindow(QMainWindow):
     @property
     def _opening(self) -> bool:
         """A side is still opening (neither open nor failed)."""
-        return any(m.config is None and not m.error for m in self.models)
+        return any(m.shape is None and not m.error for m in self.models)
 
     @property
     def steps(self) -> int:
@@ -292,7 +292,7 @@ class CompareWindow(QMainWindow):
                 title.setText(text)
 
     def _update_notes(self) -> None:
-        notes = mismatch_notes(*(RunShape.of(m) for m in self.models))
+        notes = mismatch_notes(*(SideFacts.of(m) for m in self.models))
         if notes != self.notes:
             self.notes = notes
             self.banner.setText("\n".join("⚠ " + n for n in notes))
@@ -307,7 +307,7 @@ class CompareWindow(QMainWindow):
         """Once both sides are open (or failed to open): the last step both runs have."""
         if self._opening:
             return
-        have = [m.steps for m in self.models if m.config is not None and m.steps]
+        have = [m.steps for m in self.models if m.shape is not None and m.steps]
         common = min(have) if len(have) == 2 else max(have, default=0)
         self.set_step(common - 1)
         self._update_titles()
@@ -329,7 +329,7 @@ class CompareWindow(QMainWindow):
     def _on_failed(self, model: SourceModel, text: str) -> None:
         self.errors.append(text)
         self.statusBar().showMessage("⚠ " + text, 15000)
-        if model.config is None:  # it could not be opened: the other side is shown alone
+        if model.shape is None:  # it could not be opened: the other side is shown alone
             self._start()
         self._update_notes()
 

@@ -266,9 +266,8 @@ class Follower:
         """Stop following (another file is opened, or the window closes): the loop is released."""
         jobs, self._control = self._control, None
         requester, self._requester = self._requester, None
-        if jobs is not None:
-            jobs.submit(lambda: requester.close() if requester is not None else None)
-            jobs.close()  # waits for the release to be written
+        if jobs is not None:  # (queued requests are dropped; the one being written finishes first)
+            jobs.close(requester.close if requester is not None else None)  # the release, written now
         self.reader = None
         self.views, self.framed = [], []
         self.pause_requested = False

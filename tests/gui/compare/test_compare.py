@@ -492,3 +492,42 @@ def test_the_run_in_training_is_followed_when_the_other_side_cannot_be_opened(wi
     c.run_until(8)  # A is shown alone; its new steps move the shared step on as they come
     qtbot.waitUntil(lambda: a.steps == 8 and win.step == 7 and a.shown_step == 7, timeout=T)
     window.close()
+
+
+def test_two_runs_of_the_users_own_loop_side_by_side(qtbot, tmp_path):
+    """Two attached runs (the user's model, two learning rates): every view draws both, the
+    banner compares what it can, and a step shown is one with a stored frame."""
+    import torch
+
+    import rnnscope
+    from rnnscope.gui.compare import CompareSource
+
+    paths = []
+    for lr in (1e-2, 1e-1):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential()
+        net.lstm = torch.nn.LSTM(3, 6)
+        opt = torch.optim.SGD(net.parameters(), lr)
+        path = tmp_path / f"own-{lr}.rnnscope"
+        scope = rnnscope.attach(net, path, optimizer=opt, probe_every=2)
+        for _ in range(6):
+            loss = net.lstm(torch.randn(5, 2, 3))[0].square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            scope.step(loss)
+        scope.detach()
+        paths.append(path)
+    win = _open(qtbot, CompareSource(paths[0]), CompareSource(paths[1]), panel="gates")
+    try:
+        a, b = win.models
+        assert a.config is None and a.shape.names == ["lstm"] and b.shape == a.shape
+        win.set_step(4)
+        qtbot.waitUntil(lambda: win.ready and a.shown_step == 4 and b.shown_step == 4, timeout=T)
+        assert a.record.has_frame and list(a.record.parts) == ["lstm"]
+        for key in ("gates", "states", "health", "sample", "gradient_flow"):
+            win.set_panel(key)
+            qtbot.wait(10)
+        assert "Different cells" not in win.banner.text()
+    finally:
+        win.close()
