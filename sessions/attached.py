@@ -116,19 +116,26 @@ class Recording:
         self._closed = False
 
     # --------------------------------------------------------------- listener
+    def probed(self, step: int) -> bool:
+        """A step whose frame is stored (every probe_every-th)."""
+        return self.probe_every > 0 and step % self.probe_every == 0
+
     def wants_frame(self, step: int) -> bool:
-        return self.paused_by is None and self.probe_every > 0 and step % self.probe_every == 0
+        """Stored steps, and every step while a window's breakpoint needs a frame to be checked."""
+        watched = self.control is not None and self.control.needs_frame
+        return self.paused_by is None and (self.probed(step) or watched)
 
     def wants_weights(self, step: int) -> bool:
         return self.paused_by is None and step % self.settings.checkpoint_every == 0
 
     def took(self, rec: StepRecord, weights: dict[str, Tensor] | None) -> None:
-        if self.control is not None:
-            self.control.check(rec)  # a following window's breakpoints: a hit holds the loop next
+        hits = self.control.check(rec) if self.control is not None else []  # a hit holds the loop next
         if self.paused_by is not None or self._closed:
             return
-        try:
-            self.recorder.submit_step(0, rec, store_frame=rec.has_frame)
+        try:  # the frame of a probed step, and of a step a breakpoint hit (the window shows it)
+            self.recorder.submit_step(
+                0, rec, store_frame=rec.has_frame and (self.probed(rec.step) or bool(hits))
+            )
             if weights is not None:
                 self.recorder.submit_checkpoint(0, rec.step, {"weights": weights})
         except RecordingError as exc:

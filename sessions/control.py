@@ -200,6 +200,12 @@ class Listener:
     def holds(self, req: Request, steps: int, now: float) -> bool:
         """Whether a loop that has recorded ``steps`` steps must wait now under ``req``."""
         self._request = req
+        if req.watch != self._watch:  # the window's breakpoints changed: parse them once
+            self._watch = req.watch
+            try:
+                self._breakpoints = None if req.watch is None else BreakpointSet.from_dict(req.watch)
+            except (ValueError, TypeError, AttributeError, KeyError):
+                self._breakpoints = None  # a set this version cannot read checks nothing
         if req.seq != self._seq:  # a new request: its advance counts from here, a hit is answered
             self._seq = req.seq
             self._until = steps + req.advance if req.advance else None
@@ -215,17 +221,8 @@ class Listener:
     def check(self, record: Any) -> list[Hit]:
         """The window's breakpoints that ``record`` (the step just done) hits; the loop then
         holds at this boundary. Nothing is checked without a window (no fresh request)."""
-        req = self._request
-        if req.watch is None or not req.fresh(time.time()):
-            return []
-        if req.watch != self._watch:
-            self._watch = req.watch
-            try:
-                self._breakpoints = BreakpointSet.from_dict(req.watch)
-            except (ValueError, TypeError, AttributeError, KeyError):
-                self._breakpoints = None  # a set this version cannot read checks nothing
         bps = self._breakpoints
-        if bps is None or not len(bps):
+        if bps is None or not len(bps) or not self._request.fresh(time.time()):
             return []
         try:
             hits = bps.check(record)
@@ -233,6 +230,13 @@ class Listener:
             return []
         self._hits = hits
         return hits
+
+    @property
+    def needs_frame(self) -> bool:
+        """Whether a following window watches a breakpoint that reads frame fields (gates,
+        states ...): then every step needs its frame to be checked, as rnnscope's own runs do."""
+        bps = self._breakpoints
+        return bps is not None and bps.needs_frame and self._request.fresh(time.time())
 
     def wait(self, steps: int, *, sleep: Any = time.sleep) -> float:
         """Hold while the request (or a breakpoint hit) says so; returns the seconds waited."""

@@ -73,6 +73,12 @@ def test_the_loop_checks_the_windows_breakpoints_and_holds_right_after_a_hit(tmp
     assert not listener.holds(control.Request(pause=False, seq=2, beat=now, watch=watch), 3, now)
     stale = control.Request(pause=False, seq=3, beat=now - control.STALE - 1, watch=watch)
     assert not listener.holds(stale, 3, now) and listener.check(records[2]) == []  # no window: no check
+    assert not listener.needs_frame  # "step == 2" reads no frame field
+    framed = BreakpointSet([Breakpoint("expression", expression="gate_f[0, 0, 0] < 0.01")]).to_dict()
+    listener.holds(control.Request(seq=4, beat=time.time(), watch=framed), 3, time.time())
+    assert listener.needs_frame  # the loop computes a frame on every step while this is watched
+    listener.holds(control.Request(seq=4, beat=0.0, watch=framed), 3, time.time())
+    assert not listener.needs_frame  # and not once the window is gone
     listener.close()
 
 

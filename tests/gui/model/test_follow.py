@@ -179,6 +179,27 @@ def test_a_breakpoint_hit_pauses_the_loop_and_closing_the_window_releases_it(mod
     assert not loop.thread.is_alive() and loop.done == loop.steps
 
 
+def test_a_breakpoint_on_frame_fields_is_checked_on_every_step_of_the_loop(model, tmp_path: Path) -> None:
+    """A condition on the probe sample's states needs a frame: while the window watches it, the
+    loop computes one on every step (as rnnscope's own runs do), and stores the hit step's."""
+    app, owner, _ = model
+    path = tmp_path / "frame.rnnscope"
+    loop = Loop(path, steps=200, probe_every=5)
+    app.files.open(path)
+    owner.until(lambda: app.mode == "follow" and not app.busy.text, timeout=60)
+    assert app.watch.add("expression", expression="step == 7 and hidden[0, 0, 0] > -10") is None
+    owner.drain(0.5)  # the window hands its breakpoints to the loop with its first request
+    loop.thread.start()
+    assert loop.settled(owner, timeout=60) == 8  # stopped right after step 7, not a probed step
+    owner.until(lambda: app.shown_step == 7 and not app.busy.text, timeout=30)
+    assert app.record is not None and app.record.has_frame and [h.step for h in app.hits] == [7]
+    with Session.open(path) as s:
+        assert [k for k in range(8) if s.has_stored_frame(k)] == [0, 5, 7]  # probed ones and the hit
+    app.play()
+    loop.thread.join(60)
+    assert loop.done == loop.steps
+
+
 def test_a_killed_writer_is_said_and_a_finished_one_does_not_play(tmp_path: Path) -> None:
     path = tmp_path / "k.rnnscope"
     net = Net()
