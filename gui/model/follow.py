@@ -319,7 +319,7 @@ class Follower:
         """Steps ``start..`` (at most MAX_READ), on the loader thread."""
         n = reader.length()
         stop = min(n, start + MAX_READ)
-        framed = set(reader.framed_steps(start)) if stop > start else set()
+        framed = {k for k in reader.framed_steps(start) if k < stop} if stop > start else set()
         records, hits = [], []
         for k in range(start, stop):  # (an own run's unstored frame is regenerated on a seek only)
             rec = reader.record(k) if k in framed else reader.summary(k)
