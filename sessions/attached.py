@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from rnnscope.engine import native, numerics
 from rnnscope.engine.attach import Scope
 from rnnscope.engine.attach import attach as attach_layers
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import control
+from rnnscope.sessions import control, ownership
 from rnnscope.sessions.errors import RecordingError
 from rnnscope.sessions.start import start_file
 from rnnscope.sessions.writer import Recorder, RecordSettings
@@ -77,11 +76,6 @@ def describe(scope: Scope, model: nn.Module, optimizer: Any, probe_every: int) -
     }
 
 
-def _writer(*, live: bool) -> dict[str, Any]:
-    """The file's meta ``external``: which process writes it (a window checks it still runs)."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "live": live}
-
-
 class Recording:
     """A scope's listener that writes its steps into a session file."""
 
@@ -107,7 +101,7 @@ class Recording:
             kernels=kernels,
             fingerprint=fp,
             overwrite=overwrite,
-            meta={EXTERNAL: _writer(live=True)},
+            meta={ownership.KEY: ownership.mark(live=True)},
         )
         self.recorder = Recorder(conn, path, settings)
         self.control = control.Listener(path, report=self._report_held) if follow_requests else None
@@ -172,7 +166,7 @@ class Recording:
             self.control.close()
         try:
             if self.recorder.healthy:
-                self.recorder.submit_meta(EXTERNAL, _writer(live=False))
+                self.recorder.submit_meta(ownership.KEY, ownership.mark(live=False))
             self.recorder.close()
         except RecordingError as exc:
             warnings.warn(f"rnnscope: {exc}", RecordingWarning, stacklevel=2)

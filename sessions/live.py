@@ -27,7 +27,7 @@ from typing import Any
 from rnnscope.engine import numerics
 from rnnscope.engine.datasets import store
 from rnnscope.engine.record import StepRecord
-from rnnscope.sessions import datasets, provenance, schema
+from rnnscope.sessions import datasets, ownership, provenance, schema
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.replay import TrainerFactory, default_factory, pin_numerics
 from rnnscope.sessions.session import Session
@@ -84,7 +84,10 @@ class LiveSession:
             overwrite=overwrite,
             branch_name=branch_name,
             fork_step=start,
-            meta={datasets.FACTS_KEY: {"0": facts}} if facts else None,
+            meta={
+                ownership.KEY: ownership.mark(live=True),
+                **({datasets.FACTS_KEY: {"0": facts}} if facts else {}),
+            },
             also=(lambda c: datasets.write(c, store.get(data))) if data else None,
         )
         recorder = Recorder(conn, p, settings)
@@ -106,6 +109,9 @@ class LiveSession:
         p = Path(path)
         session = Session.open(p, branch=branch, trainer_factory=trainer_factory)
         try:
+            held = ownership.busy(session)
+            if held is not None:  # two writers of one branch would fight over its steps
+                raise SessionError(p, f"{held}: open it to follow that run, or train on once it has ended")
             stored = json.loads(session.meta.get("settings", "{}"))
             settings = settings or RecordSettings.from_dict(stored)
             k = len(session)
@@ -119,6 +125,7 @@ class LiveSession:
             raise
         recorder = Recorder(conn, p, settings)
         live = cls(p, trainer, recorder, session, settings)
+        recorder.submit_meta(ownership.KEY, ownership.mark(live=True))
         recorder.submit_meta("head", session.branch.id)
         recorder.submit_meta("settings", settings.to_dict())
         live._note_fingerprint(session.branch.id, k)
@@ -226,6 +233,8 @@ class LiveSession:
     def close(self) -> None:
         """Commit everything and close; the file is left self-contained (no -wal beside it)."""
         self.session.close()  # first: an open reader would keep the file in WAL mode
+        if self.recorder.healthy:
+            self.recorder.submit_meta(ownership.KEY, ownership.mark(live=False))
         self.recorder.close()
 
     def __enter__(self) -> LiveSession:

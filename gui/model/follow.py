@@ -11,23 +11,23 @@ written by the user's script; the window opens that file in *follow* mode:
   for): nothing else of such a run can be shown, since its steps cannot be re-run;
 - Pause, Step and Play reach the user's loop through the file (sessions.control): the
   requests are written by a thread of their own (a write can wait for the writer's commit),
-  a heartbeat keeps a pause holding while the window is open, and closing releases the loop.
-  A breakpoint hit pauses it the same way (the loop is a commit or two ahead by then: the
-  window shows the step of the hit, the status says where the loop waits);
+  a heartbeat (every ``BEAT_S``) keeps a pause holding while the window is open, and closing
+  releases the loop. The watched breakpoints travel with the requests: the loop checks them on
+  each of its steps and holds right after a hit (sessions.control); the window checks the
+  steps it reads too, marks the hits on the timeline and shows the hit step;
 - the parts shown are those of one view (gui.model.shape): all attached modules side by side,
   or one module at a time when their layers or hidden sizes differ.
 
-A file of rnnscope's own runs that ``main.py train --out`` is writing can be followed too
-(``main.py open FILE --follow``): the same reads, with its own config's panels; its frames
-are regenerated as in replay, and the transport cannot reach that process.
+A file of rnnscope's own runs that another process records into (``main.py train --out``; the
+file's writer mark, sessions.ownership) is followed too, as is any file opened with
+``main.py open FILE --follow``: the same reads, with its own config's panels; its frames are
+regenerated as in replay, and the transport cannot reach that process.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
-import os
-import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -40,7 +40,7 @@ from rnnscope.engine.breakpoints import BreakpointSet, Hit
 from rnnscope.gui.model.history import Event as TimelineMark
 from rnnscope.gui.model.jobs import Jobs
 from rnnscope.gui.model.shape import RunShape, views_of_external
-from rnnscope.sessions import control
+from rnnscope.sessions import control, ownership
 from rnnscope.sessions.attached import EXTERNAL
 from rnnscope.sessions.breakpoints import HIT_EVENT
 
@@ -51,8 +51,9 @@ if TYPE_CHECKING:
     from rnnscope.sessions.timeline import TimelineEvent
 
 FOLLOWED_RUN = (
-    "this run is recorded by another process (your own training loop): its steps cannot be re-run, "
-    "rewound, branched or edited here; Pause, Step and Play reach that loop"
+    "this run is recorded by another process (your own training loop, or `main.py train`): it cannot "
+    "be re-run, rewound, branched or edited here; Pause, Step and Play reach a loop of your own "
+    "(rnnscope.attach); a finished `train` run opened again replays as any file"
 )
 FOLLOW_S = 0.25  # seconds between two reads of new steps
 BEAT_S = 2.0  # seconds between heartbeats that keep a pause holding (control.STALE is 10 s)
@@ -70,7 +71,9 @@ class Writer:
 
     def describe(self) -> str:
         if not self.external:
-            return "following a file another process writes"
+            if self.gone:
+                return "the recording process ended without closing the file (killed?)"
+            return "following a file another process writes" if self.live else "the recording has ended"
         if self.gone:
             return "the training process ended without detaching (killed?): no more steps will come"
         if not self.live:
@@ -81,26 +84,16 @@ class Writer:
         return "your training loop is running"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # it exists (another user's), or this OS cannot tell: assume alive
-    return True
-
-
 def writer_of(reader: Session) -> Writer:
-    """Read the writer's state now (two primary-key reads); call it off the GUI thread."""
+    """Read the writer's state now (a few primary-key reads); call it off the GUI thread. A file
+    without a writer's mark (recorded before there was one) is taken to be written still."""
+    state = ownership.writer_state(reader)
+    live = True if state is None else state.live
+    gone = state is not None and state.gone
     if not reader.external:
-        return Writer(external=False, live=True)
-    state = reader.meta_value(EXTERNAL) or {}
-    live = bool(state.get("live"))
-    pid, host = state.get("pid"), state.get("host")
-    gone = live and pid is not None and host == socket.gethostname() and not _alive(int(pid))
+        return Writer(external=False, live=live, gone=gone)
     held = control.Held.from_value(reader.meta_value(control.HELD)) if live else None
-    return Writer(True, live and not gone, gone, held)
+    return Writer(True, live, gone, held)
 
 
 def views_of(reader: Session) -> tuple[list[RunShape], TrainConfig | None]:

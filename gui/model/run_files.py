@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rnnscope.engine import TrainConfig, Trainer
 from rnnscope.gui.model.follow import FOLLOWED_RUN
 from rnnscope.gui.model.history import Event
+from rnnscope.sessions import ownership
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.live import LiveSession
 from rnnscope.sessions.session import Session
@@ -271,17 +272,29 @@ class RunFiles:
         a file that is not a readable session is refused and the current run goes on.
 
         A run recorded from the user's own loop (rnnscope.attach) is followed (gui.model.follow):
-        shown live while its script writes it, paused and stepped through the file. ``follow``
-        follows a file of rnnscope's own runs that another process writes (``main.py train --out``)."""
+        shown live while its script writes it, paused and stepped through the file. So is a file
+        another process records into now (``main.py train --out``; sessions.ownership), or any
+        file with ``follow``: training into it here would fight that process over its steps."""
         app, tl = self.app, self.app.timeline
         p = Path(path)
 
-        def opened(reader: Session | None, exc: BaseException | None) -> None:
-            if exc is not None or reader is None:
+        def load() -> tuple[Session, str | None]:
+            reader = Session.open(p)
+            try:
+                return reader, ownership.busy(reader)
+            except BaseException:
+                reader.close()
+                raise
+
+        def opened(result: tuple[Session, str | None] | None, exc: BaseException | None) -> None:
+            if exc is not None or result is None:
                 app.events.error.emit(describe(exc) if exc else f"cannot open {p}")
                 return
+            reader, busy = result
             app.worker.pause()
-            follows = follow or reader.external
+            follows = follow or reader.external or busy is not None
+            if busy is not None and not reader.external:
+                app.events.message.emit(f"{p.name} {busy}: following it (read-only)")
             app.command(
                 close_live, lambda _r, e: switch(reader, e) if not follows else start_following(reader, e)
             )
@@ -305,7 +318,7 @@ class RunFiles:
             tl.move(mode="replay", live_branch_id=None, path=p, device="")
             self._load_history(b.id, b.name, TrainConfig.from_dict(dict(b.config)))
 
-        app.background(lambda: Session.open(p), opened, busy=f"opening {p.name}")
+        app.background(load, opened, busy=f"opening {p.name}")
 
     def _adopt(self, reader: Session, p: Path) -> None:
         """``reader`` (an opened file) becomes the window's: its breakpoints and demo with it."""

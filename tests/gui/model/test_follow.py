@@ -32,6 +32,14 @@ from rnnscope.sessions.writer import RecordSettings
 from tests.gui.model.test_app import Owner
 
 
+def mark_writer(path: Path, pid: int) -> None:
+    """Say in ``path`` that process ``pid`` of this machine records into it now (sessions.ownership)."""
+    with sqlite3.connect(path) as conn:
+        state = json.loads(conn.execute("SELECT value FROM meta WHERE key='writer'").fetchone()[0])
+        state.update(live=True, pid=pid)
+        conn.execute("UPDATE meta SET value=? WHERE key='writer'", (json.dumps(state),))
+
+
 class Net(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -214,10 +222,7 @@ def test_a_killed_writer_is_said_and_a_finished_one_does_not_play(tmp_path: Path
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
     )
-    with sqlite3.connect(path) as conn:  # as a process killed while it recorded leaves the file
-        state = json.loads(conn.execute("SELECT value FROM meta WHERE key='external'").fetchone()[0])
-        state.update(live=True, pid=int(dead.stdout))
-        conn.execute("UPDATE meta SET value=? WHERE key='external'", (json.dumps(state),))
+    mark_writer(path, int(dead.stdout))  # as a process killed while it recorded leaves the file
     with Session.open(path) as s:
         gone = follow.writer_of(s)
     assert gone.gone and not gone.live and "killed" in gone.describe()
@@ -298,3 +303,29 @@ def test_a_file_that_main_py_train_writes_can_be_followed(model, tmp_path: Path)
         stop.set()
         writer.join(30)
         live.close()
+
+
+def test_a_file_another_process_records_into_is_followed_not_trained_into(model, tmp_path: Path) -> None:
+    from rnnscope.engine import TrainConfig, Trainer
+    from rnnscope.sessions.live import LiveSession
+
+    app, owner, heard = model
+    path = tmp_path / "busy.rnnscope"
+    cfg = TrainConfig(cell="rnn", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu")
+    with LiveSession.create(path, Trainer(cfg)) as live:
+        live.run(3)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        mark_writer(path, other.pid)  # `main.py train --out` in another process, still running
+        app.files.open(path)  # no --follow: the window sees it is being written
+        owner.until(lambda: app.mode == "follow" and app.steps == 3 and not app.busy.text, timeout=60)
+        assert any("being recorded by another process" in h and "following it" in h for h in heard)
+        heard.clear()
+        app.files.continue_from(1)  # no rewind into a file another process writes
+        owner.drain(0.2)
+        assert heard == [f"message {follow.FOLLOWED_RUN}"] and app.mode == "follow"
+    finally:
+        other.kill()
+        other.wait(30)
+    app.files.open(path)  # its process is gone: replayed (and trained on) as any file
+    owner.until(lambda: app.mode == "replay" and not app.busy.text, timeout=60)
