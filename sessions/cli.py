@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rnnscope.sessions import datasets
+from rnnscope.sessions import datasets, ownership
 from rnnscope.sessions.errors import SessionError
 from rnnscope.sessions.export import FORMATS, write_record
 from rnnscope.sessions.session import Session
@@ -45,6 +45,16 @@ def info(path: str | os.PathLike[str]) -> str:
         if settings:
             lines.append("recording " + ", ".join(f"{k}={v}" for k, v in settings.items()))
         lines.append(f"kernels   {s.kernels} (the CPU recurrence loops the file was recorded with)")
+        writer = ownership.writer_state(s)
+        if writer is not None:
+            what = (
+                "recording now"
+                if writer.live
+                else "ended without closing the file (killed?)"
+                if writer.gone
+                else "closed"
+            )
+            lines.append(f"writer    process {writer.pid}: {what}")
         for df in s.data_files:
             lines.append(f"data      {df.name}, {df.size:,} bytes, {df.id} (stored in the session)")
         names = {str(b.id): b.name for b in s.branches()}

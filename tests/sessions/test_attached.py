@@ -280,6 +280,7 @@ def test_the_command_line_reads_an_attached_file(tmp_path: Path) -> None:
     scope.detach()
     text = info(path)
     assert "recorded from your own training loop" in text and "rnn: lstm 3->8, 1 layer(s)" in text
+    assert f"writer    process {os.getpid()}: closed" in text
     assert export_step(path, 5, "npz", tmp_path / "s5.npz").is_file()
     with pytest.raises(SessionError, match=r"no frame of step 6.*nearest: 0, 5"):
         export_step(path, 6, "npz", tmp_path / "s6.npz")

@@ -13,6 +13,7 @@ import pytest
 
 from rnnscope.engine import TrainConfig, Trainer
 from rnnscope.sessions import Session, SessionError, ownership
+from rnnscope.sessions.cli import info
 from rnnscope.sessions.live import LiveSession
 
 CFG = TrainConfig(cell="gru", task="copy", hidden_size=8, seq_len=10, delay=3, batch_size=4, device="cpu")
@@ -57,6 +58,7 @@ def test_a_second_writer_is_refused_while_the_first_runs(tmp_path: Path) -> None
     with Session.open(path) as s:  # killed: gone, and the file free again
         state = ownership.writer_state(s)
         assert state is not None and state.gone and not state.live and ownership.busy(s) is None
+    assert f"writer    process {other.pid}: ended without closing the file (killed?)" in info(path)
     with LiveSession.resume(path) as live:
         assert len(live) == 2
     _mark(path, live=True, pid=other.pid, host="another-machine")  # cannot be checked from here
