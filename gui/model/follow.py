@@ -57,6 +57,7 @@ FOLLOWED_RUN = (
 )
 FOLLOW_S = 0.25  # seconds between two reads of new steps
 BEAT_S = 2.0  # seconds between heartbeats that keep a pause holding (control.STALE is 10 s)
+RETRY_S = 5.0  # seconds between reads while the file cannot be read
 MAX_READ = 256  # steps per read at most (a long backlog comes in over a few ticks)
 
 
@@ -144,6 +145,8 @@ class Follower:
         self._next_read = 0.0
         self._last_beat = 0.0
         self._arrivals: deque[tuple[float, int]] = deque(maxlen=64)  # (time, steps) of each read
+        self._failing = False  # the last read failed (reported once)
+        self._unreachable = False  # the last request could not be written (reported once)
 
     # ------------------------------------------------------------ facts
     @property
@@ -265,6 +268,7 @@ class Follower:
         self.views, self.framed = [], []
         self.pause_requested = False
         self._reading = False
+        self._failing = self._unreachable = False
 
     # ------------------------------------------------------------ views
     def set_view(self, index: int) -> None:
@@ -324,9 +328,13 @@ class Follower:
         self._reading = False
         app, tl = self.app, self.app.timeline
         if not self.active or fresh is None:
-            if exc is not None and self.active:
-                app.fail(exc, "cannot read the followed file")
+            if exc is not None and self.active:  # said once; tried again now and then, quietly
+                if not self._failing:
+                    app.fail(exc, "cannot read the followed file (trying again every few seconds)")
+                self._failing = True
+                self._next_read = time.monotonic() + RETRY_S
             return
+        self._failing = False
         was_playing = self.playing
         self.writer = fresh.writer
         held, requester = fresh.writer.held, self._requester
@@ -383,8 +391,11 @@ class Follower:
         jobs.submit(lambda: what(requester) if requester is not None else None, self._sent)
 
     def _sent(self, _: Any, exc: BaseException | None) -> None:
-        if exc is not None:
+        """A request written, or not: a failure is said once until one succeeds again (the
+        heartbeat would repeat it every few seconds)."""
+        if exc is not None and not self._unreachable:
             self.app.fail(exc, "cannot reach the training loop")
+        self._unreachable = exc is not None
 
     def refusal(self) -> str | None:
         """Why the transport cannot reach the writer (None when it can)."""

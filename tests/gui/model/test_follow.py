@@ -59,11 +59,14 @@ class Loop:
         self.opt = torch.optim.SGD(self.model.parameters(), 0.05)
         self.scope = rnnscope.attach(self.model, path, optimizer=self.opt, probe_every=probe_every)
         self.steps, self.sleep, self.done = steps, sleep, 0
+        self.stop = False  # ends the loop early (as a user's Ctrl+C would, but cleanly)
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
         g = torch.Generator().manual_seed(1)
         for _ in range(self.steps):
+            if self.stop:
+                break
             x = torch.randn(4, 6, 3, generator=g)
             loss = (self.model(x) - x[:, :1, 0]).pow(2).mean()
             self.opt.zero_grad()
@@ -329,3 +332,50 @@ def test_a_file_another_process_records_into_is_followed_not_trained_into(model,
         other.wait(30)
     app.files.open(path)  # its process is gone: replayed (and trained on) as any file
     owner.until(lambda: app.mode == "replay" and not app.busy.text, timeout=60)
+
+
+def test_a_file_that_cannot_be_read_is_said_once_and_tried_again(
+    model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rnnscope.sessions import SessionError
+
+    app, owner, heard = model
+    monkeypatch.setattr(follow, "RETRY_S", 0.5)
+    path = tmp_path / "flaky.rnnscope"
+    loop = Loop(path, steps=100_000, probe_every=5)
+    loop.thread.start()
+    app.files.open(path)
+    owner.until(lambda: app.mode == "follow" and app.steps > 5, timeout=60)
+    reader = app.follower.reader
+    assert reader is not None
+    real = reader.length
+
+    def broken(*_a: object, **_k: object) -> int:
+        raise SessionError(path, "cannot read (corrupt file?): disk I/O error")
+
+    monkeypatch.setattr(reader, "length", broken)
+    owner.drain(2.0)  # eight ticks of reads that fail
+    errors = [h for h in heard if h.startswith("error ")]
+    assert len(errors) == 1 and "disk I/O error" in errors[0] and "trying again" in errors[0]
+    n = app.steps
+    monkeypatch.setattr(reader, "length", real)  # readable again: following goes on by itself
+    owner.until(lambda: app.steps > n + 5, timeout=60)
+
+    requester = app.follower._requester
+    assert requester is not None
+    monkeypatch.setattr(follow, "BEAT_S", 0.2)
+    heard.clear()
+
+    def cannot_write(*_a: object, **_k: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(requester, "_write", cannot_write)  # heartbeats fail: said once
+    owner.drain(1.5)
+    assert [h for h in heard if h.startswith("error ")] == [
+        "error cannot reach the training loop: OperationalError: attempt to write a readonly database"
+    ]
+    monkeypatch.undo()
+    app.close()
+    loop.stop = True
+    loop.thread.join(60)
+    assert not loop.thread.is_alive()
