@@ -168,3 +168,24 @@ def test_a_cpu_without_avx2_computes_other_bits_and_its_fingerprint_says_so(
     assert numerics.differences(fp, {**fp, "capability": "DEFAULT"}) == [
         "ATen CPU code path: AVX2 -> DEFAULT"
     ]
+
+
+# The process's first vector-math call of ATen on two threads (engine.numerics.settle_vector_math).
+FIRST_CALL = r"""
+import numpy as np, torch
+import rnnscope.engine.numerics  # settles MKL's vector math on one thread, as any rnnscope import does
+torch.set_num_threads(2)
+a = torch.from_numpy((np.random.default_rng(0).standard_normal((300, 10)) * 4).astype(np.float32))
+two = a.exp()  # split over the two intra-op threads
+torch.set_num_threads(1)
+print(int((two != a.exp()).sum()))
+"""
+
+
+def test_the_first_vector_math_call_computes_the_bits_of_every_later_one() -> None:
+    """Without the settling call, the first exp over two threads took another code path in its
+    second half in about one fresh process in six on an Intel Xeon (none pinned to one CPU): a
+    recording's first step would then not be what its replay computes. Eight fresh processes
+    catch that with a probability above 3/4; on CPUs without the race they simply agree."""
+    differing = [int(run_as(None, FIRST_CALL).split()[-1]) for _ in range(8)]
+    assert differing == [0] * 8
