@@ -98,7 +98,6 @@ def run_gui(args: Any) -> int:
 
     try:
         native.mode()
-        native.prepare_in_background()  # compiles on a first run; training waits for it only if it must
     except ValueError as exc:  # a bad RNNSCOPE_KERNELS
         sys.stderr.write(f"rnnscope: error: {exc}\n")
         return 2
@@ -106,6 +105,12 @@ def run_gui(args: Any) -> int:
     app = make_app()
     from rnnscope.gui.shell import settings
     from rnnscope.gui.shell.main_window import MainWindow
+
+    # Only once Qt and every window module are imported: the kernels' thread imports torch's
+    # extension tools, and importing alongside PySide6's start-up (shiboken bootstrapping its
+    # signature support) failed now and then with "Problem importing shibokensupport: cannot
+    # import name 'mapping'" (seen once in CI, in the window a test started).
+    native.prepare_in_background()  # compiles on a first run; training waits for it only if it must
 
     settings.prune_unsaved()
     win = MainWindow(interactive=not screenshot, restore_layout=not screenshot)
