@@ -164,8 +164,7 @@ def export_step(
             raise SessionError(s.path, f"has no step {step} on branch {s.branch.name!r} (steps 0..{n - 1})")
         rec = s.record(step)
         if s.external and not rec.has_frame:
-            probed = [k for k in range(max(0, step - 200), min(n, step + 200)) if s.has_stored_frame(k)]
-            near = sorted(sorted(probed, key=lambda k: abs(k - step))[:2])
+            near = sorted(sorted(s.framed_steps(), key=lambda k: abs(k - step))[:2])
             raise SessionError(
                 s.path,
                 f"has no frame of step {step}: a run of your own loop stores frames only at its probed steps "

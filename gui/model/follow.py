@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from rnnscope.gui.model.app import AppModel
     from rnnscope.sessions.session import Session
     from rnnscope.sessions.summaries import Summaries
-    from rnnscope.sessions.timeline import TimelineEvent
+    from rnnscope.sessions.timeline import Branch, TimelineEvent
 
 FOLLOWED_RUN = (
     "this run is recorded by another process (your own training loop, or `main.py train`): it cannot "
@@ -109,6 +109,7 @@ def views_of(reader: Session) -> tuple[list[RunShape], TrainConfig | None]:
 
 @dataclass(frozen=True)
 class Opened:
+    branch: Branch  # the one followed
     views: list[RunShape]
     config: TrainConfig | None
     summaries: Summaries
@@ -132,7 +133,8 @@ class Follower:
 
     def __init__(self, app: AppModel) -> None:
         self.app = app
-        self.reader: Session | None = None  # the app's reader while following
+        self.reader: Session | None = None  # the app's reader while following (loader thread only)
+        self.branch_id, self.branch_name = 0, ""  # the branch followed
         self.views: list[RunShape] = []
         self.view = 0
         self.framed: list[int] = []  # steps with a stored frame, ascending
@@ -185,8 +187,10 @@ class Follower:
 
         def load() -> Opened:
             views, cfg = views_of(reader)
-            bid = reader.branch.id
+            branch = reader.branch
+            bid = branch.id
             return Opened(
+                branch,
                 views,
                 cfg,
                 reader.summaries(branch=bid),
@@ -201,6 +205,7 @@ class Follower:
                 return
             self.stop()
             self.reader = reader
+            self.branch_id, self.branch_name = opened.branch.id, opened.branch.name
             self.views, self.view = opened.views, 0
             self.framed = list(opened.framed)
             self.writer = opened.writer
@@ -243,20 +248,13 @@ class Follower:
         tl = self.app.timeline
         shape = self.shape
         names = shape.names if shape is not None else list(summ.parts)
-        tl.history.load(
-            summ.select(names) if self.reader is not None and self.reader.external else summ, events
-        )
-        tl.set_run(
-            tl.branch_id if self.reader is None else self.reader.branch.id, self._branch_name(), config, shape
-        )
+        tl.history.load(summ.select(names) if self.writer.external else summ, events)
+        tl.set_run(self.branch_id, self.branch_name, config, shape)
         tl.history_changed.emit()
         tl.session_changed.emit()
         self._caught_up = True
         self._next_read = 0.0
         self.show_newest()
-
-    def _branch_name(self) -> str:
-        return "" if self.reader is None else self.reader.branch.name
 
     def stop(self) -> None:
         """Stop following (another file is opened, or the window closes): the loop is released."""
@@ -277,7 +275,7 @@ class Follower:
             return
         reader, app = self.reader, self.app
         self.view = index
-        bid = reader.branch.id
+        bid = self.branch_id
 
         def load() -> tuple[Summaries, list[Any]]:
             return reader.summaries(branch=bid), reader.timeline(branch=bid)
@@ -294,7 +292,7 @@ class Follower:
     def select(self, rec: StepRecord) -> StepRecord:
         """``rec`` as the current view shows it (its parts only)."""
         shape = self.shape
-        if shape is None or self.reader is None or not self.reader.external:
+        if shape is None or not self.writer.external:
             return rec
         return rec.select([n for n in shape.names if n in rec.parts])
 
@@ -378,7 +376,7 @@ class Follower:
     def frame_step(self, step: int) -> int:
         """The step a seek to ``step`` shows: the nearest stored frame at or before it (after it
         when there is none before); ``step`` itself when the file stores no frames."""
-        if not self.framed or (self.reader is not None and not self.reader.external):
+        if not self.framed or not self.writer.external:
             return step
         i = bisect.bisect_right(self.framed, step)
         return self.framed[i - 1] if i else self.framed[0]

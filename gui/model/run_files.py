@@ -278,22 +278,22 @@ class RunFiles:
         app, tl = self.app, self.app.timeline
         p = Path(path)
 
-        def load() -> tuple[Session, str | None]:
+        def load() -> tuple[Session, bool, str | None]:
             reader = Session.open(p)
             try:
-                return reader, ownership.busy(reader)
+                return reader, reader.external, ownership.busy(reader)
             except BaseException:
                 reader.close()
                 raise
 
-        def opened(result: tuple[Session, str | None] | None, exc: BaseException | None) -> None:
+        def opened(result: tuple[Session, bool, str | None] | None, exc: BaseException | None) -> None:
             if exc is not None or result is None:
                 app.events.error.emit(describe(exc) if exc else f"cannot open {p}")
                 return
-            reader, busy = result
+            reader, external, busy = result
             app.worker.pause()
-            follows = follow or reader.external or busy is not None
-            if busy is not None and not reader.external:
+            follows = follow or external or busy is not None
+            if busy is not None and not external:
                 app.events.message.emit(f"{p.name} {busy}: following it (read-only)")
             app.command(
                 close_live, lambda _r, e: switch(reader, e) if not follows else start_following(reader, e)

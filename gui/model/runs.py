@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from rnnscope.engine import LIVE_FIELDS, TrainConfig, Trainer
+from rnnscope.engine.record import GATE_NAMES
 from rnnscope.gui.model import validation
 from rnnscope.gui.model.validation import Point
 
@@ -55,16 +56,14 @@ def cell_text(cfg: TrainConfig) -> str:
     return text + (f" ×{cfg.layers}" if cfg.layers > 1 else "")
 
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-
-
 def attached_info(external: Mapping[str, Any]) -> ModelInfo:
     """A run of the user's own loop (a file's ``external`` config): the attached modules'
     parameters counted from their sizes, as PyTorch lays them out (the rest of the user's
     model is not known: ``params`` counts the attached modules only)."""
     recurrent, cells = 0, []
     for m in external.get("modules", []):
-        g, h, layers = GATES[m["cell"]], int(m["hidden_size"]), int(m["num_layers"])
+        g = len(GATE_NAMES[m["cell"]]) or 1  # a tanh/relu RNN has one block
+        h, layers = int(m["hidden_size"]), int(m["num_layers"])
         dirs = 2 if m.get("bidirectional") else 1
         for k in range(layers):
             inp = int(m["input_size"]) if k == 0 else h * dirs

@@ -49,3 +49,9 @@ class PanelModel(Protocol):
     def follow_live(self) -> bool: ...  # the views follow the newest step
 
     def seek(self, step: int) -> Any: ...  # show another step (a click on an over-steps plot)
+
+
+def own_loop(model: PanelModel) -> bool:
+    """The shown run is one of the user's own training loop (rnnscope.attach): its parts are
+    known but it has no rnnscope config, task or inputs."""
+    return model.config is None and model.shape is not None

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel, QTreeWidgetItem, QVBoxLayout, QWidget
 from rnnscope.engine import LIVE_FIELDS, TrainConfig
 from rnnscope.engine.config import DEFAULTS, FIELD_TYPES, KNOBS
 from rnnscope.engine.tasks import TASKS
+from rnnscope.gui.panels.model import own_loop
 from rnnscope.gui.panels.registry import Dock, Place
 
 SAME = KNOBS["decoder_cell"].none_means
@@ -145,10 +146,10 @@ class ParamsPanel(QWidget):
     # ------------------------------------------------------------ sync from the run
     def _update_config(self, *_: Any) -> None:
         cfg: TrainConfig | None = self.controller.config
-        own_loop = cfg is None and self.controller.mode == "follow"
-        self.tree.setVisible(not own_loop)  # rnnscope's settings are not that run's
+        attached = own_loop(self.controller)
+        self.tree.setVisible(not attached)  # rnnscope's settings are not that run's
         if cfg is None:
-            if own_loop:
+            if attached:
                 shape = self.controller.shape
                 parts = "".join(
                     f"\n  {p.name}: {p.cell.upper()}, hidden {p.hidden}, {p.layers} layer(s)"

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QSizePolicy, QSt
 
 from rnnscope.gui.panels import colormaps
 from rnnscope.gui.panels.base import Panel, info_label, set_title, swatch
+from rnnscope.gui.panels.model import own_loop
 from rnnscope.gui.panels.registry import Dock, Place, step_view
 from rnnscope.gui.panels.tokens import MUTED, RowLabels, TokenGrid, TokenRow
 
@@ -87,9 +88,9 @@ class SamplePanel(Panel):
 
     def _update_run(self) -> None:
         task = self.controller.task
-        own_loop = task is None and self.controller.config is None and self.controller.shape is not None
-        self.stack.setVisible(not own_loop)  # its inputs are not recorded
-        self.caption.setText(task.describe() if task is not None else OWN_LOOP if own_loop else "")
+        attached = own_loop(self.controller)
+        self.stack.setVisible(not attached)  # its inputs are not recorded
+        self.caption.setText(task.describe() if task is not None else OWN_LOOP if attached else "")
         continuous = task is not None and task.kind == "continuous"
         self.stack.setCurrentWidget(self.plot if continuous else self.stack.widget(0))
         self.plot.setLabel("left", task.value_label() if continuous and task is not None else "")
@@ -105,8 +106,9 @@ class SamplePanel(Panel):
         if rec is None or task is None:
             self.grid.set_rows([], -1)
             self.labels.sync()
-            own_loop = self.controller.config is None and self.controller.shape is not None
-            self.summary.setText("" if own_loop else "Press Space to train (or → for one step).")
+            self.summary.setText(
+                "" if own_loop(self.controller) else "Press Space to train (or → for one step)."
+            )
             return
         if rec.probe is None:
             return  # no frame on this step: keep the last sample
